@@ -1,0 +1,14 @@
+"""`outreach-pipeline sql`: not built yet (see the project's open issues)."""
+
+import argparse
+
+from outreach_pipeline.cli import UserFacingError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("sql", help="(not built yet)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise UserFacingError("'sql' is not built yet")
