@@ -162,7 +162,9 @@ def load_settings(
 
     kind = merged.get("OUTREACH_CLIENT_KIND", "production").strip() or "production"
     if kind not in ("production", "development"):
-        raise SettingsError("OUTREACH_CLIENT_KIND", f"must be production or development, got {kind!r}")
+        raise SettingsError(
+            "OUTREACH_CLIENT_KIND", f"must be production or development, got {kind!r}"
+        )
     pairs = [
         _pair(merged, kind, "OUTREACH"),  # type: ignore[arg-type]
         _pair(merged, "development", "OUTREACH_DEV"),

@@ -91,9 +91,7 @@ def stream_entry(schemas: dict, jsonapi_type: str, cursor, page_size, s2s) -> di
 
 def main(openapi_path: str) -> None:
     schemas = json.loads(Path(openapi_path).read_text())["components"]["schemas"]
-    catalog = {
-        path: stream_entry(schemas, *spec) for path, spec in sorted(STREAMS.items())
-    }
+    catalog = {path: stream_entry(schemas, *spec) for path, spec in sorted(STREAMS.items())}
     target = Path(__file__).resolve().parent.parent / "outreach_pipeline" / "streams.json"
     target.write_text(json.dumps(catalog, indent=1) + "\n")
     print(f"wrote {len(catalog)} streams to {target}")
