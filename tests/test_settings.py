@@ -1,0 +1,83 @@
+"""Settings: defaults, validation messages that name the variable, secrets that never show."""
+
+from pathlib import Path
+
+import pytest
+
+from outreach_pipeline.settings import SettingsError, load_settings
+
+
+def test_defaults_without_any_variable(tmp_path: Path) -> None:
+    settings = load_settings({}, dotenv=tmp_path / ".env")
+    assert settings.api_url == "https://api.outreach.io/api/v2"
+    assert settings.oauth_url == "https://api.outreach.io/oauth"
+    assert settings.app_url == "https://api.outreach.io/api/app"
+    assert settings.duckdb_path == Path("data/outreach.duckdb")
+    assert settings.token_store_path.parent == Path("data")
+    assert settings.credentials == ()
+
+
+def test_missing_credentials_name_the_variable(tmp_path: Path) -> None:
+    settings = load_settings({}, dotenv=tmp_path / ".env")
+    with pytest.raises(SettingsError, match="OUTREACH_CLIENT_ID"):
+        settings.credentials_for()
+    with pytest.raises(SettingsError, match="OUTREACH_DEV_CLIENT_ID"):
+        settings.credentials_for("development")
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"OUTREACH_API_URL": "api.outreach.io"}, "OUTREACH_API_URL"),
+        ({"OUTREACH_OAUTH_URL": "ftp://x/oauth"}, "OUTREACH_OAUTH_URL"),
+        ({"OUTREACH_REDIRECT_URI": "not a url"}, "OUTREACH_REDIRECT_URI"),
+        ({"OUTREACH_CLIENT_ID": "id-only"}, "OUTREACH_CLIENT_SECRET"),
+        ({"OUTREACH_CLIENT_SECRET": "s3cret-only"}, "OUTREACH_CLIENT_ID"),
+        ({"OUTREACH_CLIENT_KIND": "staging"}, "OUTREACH_CLIENT_KIND"),
+        ({"OUTREACH_S2S_GUID": "guid"}, "OUTREACH_S2S_INSTALL_ID"),
+    ],
+)
+def test_malformed_settings_name_the_variable(
+    tmp_path: Path, env: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env, dotenv=tmp_path / ".env")
+    assert raised.value.variable == variable
+    assert "s3cret-only" not in str(raised.value)
+
+
+def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# comment\n"
+        "OUTREACH_CLIENT_ID=from-file\n"
+        "export OUTREACH_CLIENT_SECRET='a+b&c=d/e%f'\n"
+        "OUTREACH_DUCKDB_PATH=/tmp/x.duckdb\n"
+    )
+    settings = load_settings({"OUTREACH_DUCKDB_PATH": "/tmp/env.duckdb"}, dotenv=dotenv)
+    creds = settings.credentials_for()
+    assert creds.client_id == "from-file"
+    assert creds.client_secret.reveal() == "a+b&c=d/e%f"
+    assert settings.duckdb_path == Path("/tmp/env.duckdb")
+
+
+def test_malformed_dotenv_line_names_file_and_line(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("OUTREACH_CLIENT_ID=x\nthis is not an assignment\n")
+    with pytest.raises(SettingsError, match=r"\.env:2"):
+        load_settings({}, dotenv=dotenv)
+
+
+def test_secrets_do_not_show_in_repr(tmp_path: Path) -> None:
+    env = {
+        "OUTREACH_CLIENT_ID": "cid",
+        "OUTREACH_CLIENT_SECRET": "top-secret-value",
+        "OUTREACH_DEV_CLIENT_ID": "dev-cid",
+        "OUTREACH_DEV_CLIENT_SECRET": "dev-secret-value",
+        "OUTREACH_TOKEN_ENCRYPTION_KEY": "key-material",
+    }
+    settings = load_settings(env, dotenv=tmp_path / ".env")
+    text = repr(settings) + str(settings) + repr(settings.credentials_for("development"))
+    for secret in ("top-secret-value", "dev-secret-value", "key-material"):
+        assert secret not in text
+    assert settings.credentials_for("development").client_id == "dev-cid"
