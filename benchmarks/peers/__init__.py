@@ -1,0 +1,1 @@
+"""Third-party Outreach clients run against the emulator, each in its own virtual environment."""
