@@ -1,0 +1,58 @@
+"""Configuration of one emulator instance: the OAuth app it knows, its data and its limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+RefreshMode = Literal["single_use", "lenient"]
+
+DEFAULT_CLIENT_ID = "emulator-client"
+# Holds every character that breaks naive form encoding, so clients must encode properly.
+DEFAULT_CLIENT_SECRET = "emulator-secret+&=/%"
+DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
+# Generated data lies before this instant (2026-01-01T00:00:00Z): fixed so that the same seed
+# and scale give byte-identical records whatever day the emulator runs.
+DEFAULT_DATA_EPOCH = 1767225600
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """Everything that makes one emulator differ from another.
+
+    ``scale`` is the number of prospects; every other stream is sized from it (see
+    :mod:`outreach_pipeline.emulator.population`). ``refresh_mode="lenient"`` keeps spent refresh
+    tokens valid, which clients that never store the rotated token (Airbyte's) need.
+    ``dev_client_id``/``dev_client_secret`` are a development-credentials pair whose grants
+    expire 7 days after they are made. ``s2s_*`` enable the server-to-server token exchange.
+    """
+
+    seed: int = 1
+    scale: int = 2000
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    redirect_uris: tuple[str, ...] = (DEFAULT_REDIRECT_URI,)
+    dev_client_id: str | None = None
+    dev_client_secret: str | None = None
+    auto_consent: bool = False
+    access_token_ttl: int = 7200
+    refresh_mode: RefreshMode = "single_use"
+    rate_limit: int = 10_000
+    # X-RateLimit-Remaining as two values ("9999, 19988"), a form seen from the real API.
+    rate_limit_two_values: bool = False
+    s2s_guid: str | None = None
+    s2s_public_key_pem: str | None = None
+    s2s_install_id: str | None = None
+    data_epoch: int = DEFAULT_DATA_EPOCH
+    # Start the clock frozen at this epoch (seconds) instead of following the wall clock.
+    clock_frozen_at: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.scale < 1:
+            raise ValueError("scale must be at least 1 prospect")
+        if self.refresh_mode not in ("single_use", "lenient"):
+            raise ValueError("refresh_mode must be 'single_use' or 'lenient'")
+        if (self.dev_client_id is None) != (self.dev_client_secret is None):
+            raise ValueError("dev_client_id and dev_client_secret go together")
+        if not self.redirect_uris:
+            raise ValueError("at least one redirect URI is needed")

@@ -1,0 +1,353 @@
+"""The record store: generated records plus the changes tests make, queried like the real API.
+
+Per stream only two integer arrays (createdAt and updatedAt in epoch milliseconds) are built
+up front; record contents are generated on first request (:mod:`records`) and kept as
+serialized JSON bytes, so a page is a join of cached bytes. A change drops the cached bytes of
+the records it touches.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from outreach_pipeline.catalog import Stream, catalog
+from outreach_pipeline.emulator.clock import Clock, iso_ms
+from outreach_pipeline.emulator.population import sizes
+from outreach_pipeline.emulator.records import RecordFactory, mix, salt
+
+_ID_BITS = 32
+_ID_MASK = (1 << _ID_BITS) - 1
+_YEAR_MS = 365 * 24 * 3600 * 1000
+SORTABLE = ("id", "createdAt", "updatedAt")
+
+
+class UnknownRecord(KeyError):
+    """No live record with that id in that stream."""
+
+
+@dataclass
+class Selection:
+    """What a listing asks for. ``ranges`` are inclusive bounds by field (None = open)."""
+
+    size: int
+    sort_field: str = "id"
+    descending: bool = False
+    after: int | None = None  # composite key of the last record already returned
+    ranges: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    ids: frozenset[int] | None = None
+
+
+@dataclass
+class Changed:
+    """A record made or changed by a test: its full content, replacing the generated one."""
+
+    attributes: dict[str, Any]
+    to_one: dict[str, int | None]
+    to_many: dict[str, list[int]]
+
+
+class Table:
+    """One stream's records: timestamps, changes, deletions, cached bytes and sort orders."""
+
+    def __init__(self, stream: Stream, generated: int, created: list[int], updated: list[int]):
+        self.stream = stream
+        self.generated = generated
+        self.created = created
+        self.updated = updated
+        self.deleted: set[int] = set()
+        self.changed: dict[int, Changed] = {}
+        self.cache: dict[int, bytes] = {}
+        self._orders: dict[str, list[int]] = {}
+        self.lock = threading.RLock()
+
+    @property
+    def last_id(self) -> int:
+        return len(self.created)
+
+    def exists(self, record_id: int) -> bool:
+        return 1 <= record_id <= self.last_id and record_id not in self.deleted
+
+    def key(self, sort_field: str, record_id: int) -> int:
+        if sort_field == "id":
+            return record_id
+        values = self.created if sort_field == "createdAt" else self.updated
+        return values[record_id - 1]
+
+    def composite(self, sort_field: str, record_id: int) -> int:
+        return (self.key(sort_field, record_id) << _ID_BITS) | record_id
+
+    def order(self, sort_field: str) -> list[int]:
+        """Composite keys (sort value, id) of live records, ascending; rebuilt after changes."""
+        order = self._orders.get(sort_field)
+        if order is None:
+            with self.lock:
+                live = (i for i in range(1, self.last_id + 1) if i not in self.deleted)
+                order = sorted(self.composite(sort_field, i) for i in live)
+                self._orders[sort_field] = order
+        return order
+
+    def touched(self, record_id: int) -> None:
+        self.cache.pop(record_id, None)
+        self._orders = {}
+
+    def live_ids(self) -> Iterator[int]:
+        return (i for i in range(1, self.last_id + 1) if i not in self.deleted)
+
+    def select(self, sel: Selection) -> tuple[list[tuple[int, int]], bool]:
+        """Up to ``sel.size`` (id, composite) pairs in order, and whether more follow."""
+        order, start, stop = self._window(sel)
+        if sel.after is not None:
+            if sel.descending:
+                stop = min(stop, bisect_left(order, sel.after))
+            else:
+                start = max(start, bisect_right(order, sel.after))
+        picked: list[tuple[int, int]] = []
+        indexes = range(stop - 1, start - 1, -1) if sel.descending else range(start, stop)
+        for index in indexes:
+            composite = order[index]
+            record_id = composite & _ID_MASK
+            if self._matches(sel, record_id):
+                if len(picked) == sel.size:
+                    return picked, True
+                picked.append((record_id, composite))
+        return picked, False
+
+    def count(self, sel: Selection) -> int:
+        order, start, stop = self._window(sel)
+        others = sel.ids is not None or any(f != sel.sort_field for f in sel.ranges)
+        if not others:
+            return stop - start
+        return sum(1 for i in range(start, stop) if self._matches(sel, order[i] & _ID_MASK))
+
+    def _window(self, sel: Selection) -> tuple[list[int], int, int]:
+        order = self.order(sel.sort_field)
+        low, high = sel.ranges.get(sel.sort_field, (None, None))
+        start = 0 if low is None else bisect_left(order, low << _ID_BITS)
+        stop = len(order) if high is None else bisect_right(order, (high << _ID_BITS) | _ID_MASK)
+        return order, start, stop
+
+    def _matches(self, sel: Selection, record_id: int) -> bool:
+        if sel.ids is not None and record_id not in sel.ids:
+            return False
+        for name, (low, high) in sel.ranges.items():
+            if name == sel.sort_field:
+                continue
+            value = self.key(name, record_id)
+            if (low is not None and value < low) or (high is not None and value > high):
+                return False
+        return True
+
+
+class RecordStore:
+    """All streams of one emulated Outreach org, deterministic from (seed, scale)."""
+
+    def __init__(self, seed: int, scale: int, data_epoch: int, clock: Clock) -> None:
+        self.seed = seed
+        self.scale = scale
+        self.clock = clock
+        self.streams = catalog()
+        self.sizes = sizes(scale)
+        self.factory = RecordFactory(seed, self.sizes)
+        self.api_url = "http://127.0.0.1/api/v2"
+        self.path_of_type = self.factory.path_of_type
+        epoch_ms = data_epoch * 1000
+        self.tables = {
+            path: self._timestamps(stream, self.sizes[path], epoch_ms)
+            for path, stream in self.streams.items()
+        }
+
+    def _timestamps(self, stream: Stream, count: int, epoch_ms: int) -> Table:
+        """createdAt spread over the 4 years before the epoch (older for small reference
+        streams); updatedAt later than createdAt, most often not long after it."""
+        rng = random.Random(mix(self.seed, salt(stream.path), 7))
+        span = 4 * _YEAR_MS if count > 100 else 6 * _YEAR_MS
+        created = [epoch_ms - 1 - int(span * rng.random() ** 1.3) for _ in range(count)]
+        if "updatedAt" not in stream.attributes:
+            return Table(stream, count, created, list(created))
+        updated = [
+            c + int((epoch_ms - 1 - c) * rng.random() ** 3) if rng.random() < 0.85 else c
+            for c in created
+        ]
+        return Table(stream, count, created, updated)
+
+    def set_api_url(self, api_url: str) -> None:
+        """Resources link to themselves under ``api_url``; cached bytes depend on it."""
+        if api_url != self.api_url:
+            self.api_url = api_url
+            for table in self.tables.values():
+                table.cache.clear()
+
+    def table(self, path: str) -> Table:
+        if path not in self.tables:
+            raise KeyError(f"unknown stream {path!r}")
+        return self.tables[path]
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def resource(self, path: str, record_id: int) -> dict[str, Any]:
+        """The JSON:API resource object of a live record."""
+        table = self.table(path)
+        if not table.exists(record_id):
+            raise UnknownRecord(f"{path}/{record_id}")
+        return self._render(table, record_id, self._content(table, record_id))
+
+    def resource_bytes(self, path: str, record_id: int) -> bytes:
+        """The serialized resource object, built once per record version."""
+        table = self.tables[path]
+        cached = table.cache.get(record_id)
+        if cached is None:
+            cached = orjson.dumps(self.resource(path, record_id))
+            table.cache[record_id] = cached
+        return cached
+
+    def records(self, path: str) -> list[dict[str, Any]]:
+        """Every live record of ``path`` as resource objects, by id."""
+        return [orjson.loads(self.resource_bytes(path, i)) for i in self.table(path).live_ids()]
+
+    def ids(self, path: str) -> list[int]:
+        return list(self.table(path).live_ids())
+
+    def counts(self) -> dict[str, int]:
+        return {path: table.last_id - len(table.deleted) for path, table in self.tables.items()}
+
+    def _content(self, table: Table, record_id: int) -> Changed:
+        changed = table.changed.get(record_id)
+        if changed is not None:
+            return changed
+        path = table.stream.path
+        to_one = self.factory.to_one(path, record_id)
+        attributes = self.factory.attributes(
+            path, record_id, table.created[record_id - 1], table.updated[record_id - 1], to_one
+        )
+        return Changed(attributes, to_one, self.factory.to_many(path, record_id))
+
+    def _render(self, table: Table, record_id: int, content: Changed) -> dict[str, Any]:
+        stream = table.stream
+        relationships: dict[str, Any] = {}
+        for rel, target_type in stream.to_one.items():
+            target_id = content.to_one.get(rel)
+            relationships[rel] = {
+                "data": {"type": target_type, "id": target_id} if target_id else None
+            }
+        for rel, target_type in stream.to_many.items():
+            target = self.tables.get(self.path_of_type.get(target_type, ""))
+            ids = content.to_many.get(rel, [])
+            relationships[rel] = {
+                "data": [
+                    {"type": target_type, "id": i}
+                    for i in ids
+                    if target is None or i not in target.deleted
+                ]
+            }
+        for rel in stream.links_only:
+            related = f"{self.api_url}/{rel}?filter[{stream.jsonapi_type}][id]={record_id}"
+            relationships[rel] = {"links": {"related": related}}
+        return {
+            "type": stream.jsonapi_type,
+            "id": record_id,
+            "attributes": content.attributes,
+            "relationships": dict(sorted(relationships.items())),
+            "links": {"self": f"{self.api_url}/{stream.path}/{record_id}"},
+        }
+
+    # -- changing --------------------------------------------------------------------------
+
+    def create(
+        self,
+        path: str,
+        attributes: Mapping[str, Any],
+        relationships: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Add a record created now; returns its resource object."""
+        table = self.table(path)
+        stream = table.stream
+        self._check_attributes(stream, attributes)
+        now = self.clock.now_ms()
+        values: dict[str, Any] = dict.fromkeys(stream.attributes)
+        values.update(attributes)
+        for stamp in ("createdAt", "updatedAt"):
+            if stamp in stream.attributes:
+                values[stamp] = iso_ms(now)
+        content = Changed(values, dict.fromkeys(stream.to_one), {r: [] for r in stream.to_many})
+        self._apply_relationships(stream, content, relationships or {})
+        with table.lock:
+            table.created.append(now)
+            table.updated.append(now)
+            record_id = table.last_id
+            table.changed[record_id] = content
+            table.touched(record_id)
+        return self.resource(path, record_id)
+
+    def update(
+        self,
+        path: str,
+        record_id: int,
+        attributes: Mapping[str, Any],
+        relationships: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Change a record; ``updatedAt`` moves to the clock's now."""
+        table = self.table(path)
+        stream = table.stream
+        self._check_attributes(stream, attributes)
+        with table.lock:
+            if not table.exists(record_id):
+                raise UnknownRecord(f"{path}/{record_id}")
+            current = self._content(table, record_id)
+            content = Changed(
+                {**current.attributes, **attributes},
+                dict(current.to_one),
+                {rel: list(ids) for rel, ids in current.to_many.items()},
+            )
+            self._apply_relationships(stream, content, relationships or {})
+            if "updatedAt" in stream.attributes:
+                now = self.clock.now_ms()
+                content.attributes["updatedAt"] = iso_ms(now)
+                table.updated[record_id - 1] = now
+            table.changed[record_id] = content
+            table.touched(record_id)
+        return self.resource(path, record_id)
+
+    def delete(self, path: str, record_id: int) -> None:
+        """Remove a record; to-many lists naming it stop doing so."""
+        table = self.table(path)
+        with table.lock:
+            if not table.exists(record_id):
+                raise UnknownRecord(f"{path}/{record_id}")
+            table.deleted.add(record_id)
+            table.touched(record_id)
+        for other in self.tables.values():
+            if table.stream.jsonapi_type in other.stream.to_many.values():
+                other.cache.clear()
+
+    @staticmethod
+    def _check_attributes(stream: Stream, attributes: Mapping[str, Any]) -> None:
+        unknown = set(attributes) - set(stream.attributes)
+        if unknown:
+            raise ValueError(f"{stream.path} has no attributes {sorted(unknown)}")
+
+    def _apply_relationships(
+        self, stream: Stream, content: Changed, relationships: Mapping[str, Any]
+    ) -> None:
+        """Accepts ``{"prospect": 5}``, ``{"tasks": [1, 2]}`` or JSON:API ``{"data": ...}``."""
+        for rel, value in relationships.items():
+            if isinstance(value, Mapping):
+                value = value.get("data")
+            if rel in stream.to_one:
+                content.to_one[rel] = _linked_id(value)
+            elif rel in stream.to_many:
+                content.to_many[rel] = [i for i in map(_linked_id, value or []) if i]
+            else:
+                raise ValueError(f"{stream.path} has no relationship {rel!r}")
+
+
+def _linked_id(value: Any) -> int | None:
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return int(value) if value is not None else None
