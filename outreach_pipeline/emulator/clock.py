@@ -13,14 +13,9 @@ import time
 def iso_ms(epoch_ms: int) -> str:
     """``1761087297000`` -> ``"2025-10-21T22:54:57.000Z"``, Outreach's timestamp form."""
     t = time.gmtime(epoch_ms // 1000)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
-        t.tm_year,
-        t.tm_mon,
-        t.tm_mday,
-        t.tm_hour,
-        t.tm_min,
-        t.tm_sec,
-        epoch_ms % 1000,
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{epoch_ms % 1000:03d}Z"
     )
 
 

@@ -7,45 +7,43 @@ from __future__ import annotations
 
 import random
 
-FIRST_NAMES = tuple(
-    ["Ada", "Alan", "Amara", "Ana", "Arjun", "Beatriz", "Ben", "Carla", "Chen", "Chloe", "Daniel", "Diego", "Elena", "Emeka", "Eva", "Farah", "Felix", "Grace", "Hana", "Hugo", "Ines", "Ivan", "Jamal", "Jana", "Jonas", "Julia", "Kai", "Kenji", "Laila", "Lars", "Lucia", "Maya", "Mateo", "Mei", "Nadia", "Noah", "Olga", "Omar", "Priya", "Rafael", "Rosa", "Sami", "Sara", "Sofia", "Tariq", "Tomas", "Uma", "Victor", "Wei", "Yara", "Zoe"]
+
+def _listed(text: str, separator: str | None = None) -> tuple[str, ...]:
+    return tuple(text.split(separator))
+
+
+FIRST_NAMES = _listed(
+    "Ada Alan Amara Ana Arjun Beatriz Ben Carla Chen Chloe Daniel Diego Elena Emeka Eva "
+    "Farah Felix Grace Hana Hugo Ines Ivan Jamal Jana Jonas Julia Kai Kenji Laila Lars "
+    "Lucia Maya Mateo Mei Nadia Noah Olga Omar Priya Rafael Rosa Sami Sara Sofia Tariq "
+    "Tomas Uma Victor Wei Yara Zoe"
 )
-LAST_NAMES = tuple(
-    ["Adams", "Almeida", "Andersen", "Baker", "Bianchi", "Chen", "Costa", "Dubois", "Eze", "Fischer", "Garcia", "Gupta", "Hansen", "Hoffmann", "Ito", "Jensen", "Kim", "Kowalski", "Larsen", "Lopez", "Martin", "Meyer", "Moreau", "Nakamura", "Novak", "Okafor", "Olsen", "Patel", "Peters", "Rossi", "Santos", "Schmidt", "Silva", "Singh", "Smith", "Tanaka", "Nguyen", "Walker", "Wang", "Weber", "Yilmaz", "Zhang"]
+LAST_NAMES = _listed(
+    "Adams Almeida Andersen Baker Bianchi Chen Costa Dubois Eze Fischer Garcia Gupta "
+    "Hansen Hoffmann Ito Jensen Kim Kowalski Larsen Lopez Martin Meyer Moreau Nakamura "
+    "Novak Okafor Olsen Patel Peters Rossi Santos Schmidt Silva Singh Smith Tanaka Nguyen "
+    "Walker Wang Weber Yilmaz Zhang"
 )
-COMPANY_WORDS = tuple(
-    ["Acme", "Apex", "Beacon", "Blue", "Cedar", "Cobalt", "Delta", "Ember", "Falcon", "Granite", "Harbor", "Helix", "Indigo", "Juniper", "Keystone", "Lumen", "Maple", "Nimbus", "Orbit", "Pioneer", "Quartz", "Redwood", "Summit", "Tidal", "Vertex", "Willow", "Zenith"]
+COMPANY_WORDS = _listed(
+    "Acme Apex Beacon Blue Cedar Cobalt Delta Ember Falcon Granite Harbor Helix Indigo "
+    "Juniper Keystone Lumen Maple Nimbus Orbit Pioneer Quartz Redwood Summit Tidal Vertex "
+    "Willow Zenith"
 )
-COMPANY_SUFFIXES = tuple(
-    ["Labs", "Systems", "Analytics", "Logistics", "Health", "Robotics", "Foods", "Capital", "Software", "Energy", "Networks", "Media", "Works", "Group"]
+COMPANY_SUFFIXES = _listed(
+    "Labs Systems Analytics Logistics Health Robotics Foods Capital Software Energy "
+    "Networks Media Works Group"
 )
-TITLES = (
-    "VP of Sales",
-    "Head of Marketing",
-    "Chief Technology Officer",
-    "Data Engineer",
-    "Procurement Manager",
-    "Director of Operations",
-    "Account Executive",
-    "CFO",
-    "Product Manager",
-    "IT Director",
-    "Sales Development Representative",
-    "Founder",
-    "Head of Revenue Operations",
+TITLES = _listed(
+    "VP of Sales|Head of Marketing|Chief Technology Officer|Data Engineer|"
+    "Procurement Manager|Director of Operations|Account Executive|CFO|Product Manager|"
+    "IT Director|Sales Development Representative|Founder|Head of Revenue Operations|"
     "Customer Success Lead",
+    "|",
 )
-INDUSTRIES = (
-    "Software",
-    "Manufacturing",
-    "Healthcare",
-    "Financial Services",
-    "Retail",
-    "Logistics",
-    "Education",
-    "Energy",
-    "Media",
-    "Telecommunications",
+INDUSTRIES = _listed(
+    "Software|Manufacturing|Healthcare|Financial Services|Retail|Logistics|Education|"
+    "Energy|Media|Telecommunications",
+    "|",
 )
 CITIES = (
     ("Seattle", "WA", "US"),
@@ -61,25 +59,32 @@ CITIES = (
     ("Bangalore", "KA", "IN"),
     ("Sao Paulo", "SP", "BR"),
 )
-TIME_ZONES = tuple(
-    ["America/Los_Angeles", "America/Chicago", "America/New_York", "America/Denver", "America/Toronto", "Europe/London", "Europe/Berlin", "Europe/Lisbon", "Australia/Sydney", "Asia/Kolkata", "America/Sao_Paulo"]
+TIME_ZONES = _listed(
+    "America/Los_Angeles America/Chicago America/New_York America/Denver America/Toronto "
+    "Europe/London Europe/Berlin Europe/Lisbon Australia/Sydney Asia/Kolkata "
+    "America/Sao_Paulo"
 )
-WORDS = tuple(
-    ["pipeline", "quarter", "renewal", "demo", "integration", "forecast", "budget", "onboarding", "pricing", "security", "roadmap", "workflow", "dashboard", "migration", "contract", "pilot", "review", "timeline", "stakeholder", "proposal", "webinar", "analytics", "automation", "compliance", "expansion", "feedback", "launch", "partnership", "strategy", "team"]
+WORDS = _listed(
+    "pipeline quarter renewal demo integration forecast budget onboarding pricing security "
+    "roadmap workflow dashboard migration contract pilot review timeline stakeholder "
+    "proposal webinar analytics automation compliance expansion feedback launch "
+    "partnership strategy team"
 )
-SENTENCES = (
-    "I noticed your team has been growing quickly and wanted to share how others handle it.",
-    "Teams like yours usually spend hours every week reconciling reports by hand.",
-    "We helped a company of similar size cut their onboarding time roughly in half.",
-    "Would it make sense to compare notes for fifteen minutes next week?",
-    "I have attached a short case study that walks through the rollout step by step.",
-    "Happy to tailor the demo to the workflows your team cares about most.",
-    "Our customers tell us the biggest win is fewer tools and clearer ownership.",
-    "If this is not a priority right now, just let me know and I will follow up next quarter.",
-    "The security review usually takes a week, and we provide every document up front.",
-    "Several teams in your industry moved over during their last renewal cycle.",
-    "I would love to hear how you are planning the roadmap for the second half of the year.",
+SENTENCES = _listed(
+    ""
+    "I noticed your team has been growing quickly and wanted to share how others handle it.|"
+    "Teams like yours usually spend hours every week reconciling reports by hand.|"
+    "We helped a company of similar size cut their onboarding time roughly in half.|"
+    "Would it make sense to compare notes for fifteen minutes next week?|"
+    "I have attached a short case study that walks through the rollout step by step.|"
+    "Happy to tailor the demo to the workflows your team cares about most.|"
+    "Our customers tell us the biggest win is fewer tools and clearer ownership.|"
+    "If this is not a priority right now, just let me know and I will follow up next quarter.|"
+    "The security review usually takes a week, and we provide every document up front.|"
+    "Several teams in your industry moved over during their last renewal cycle.|"
+    "I would love to hear how you are planning the roadmap for the second half of the year.|"
     "Pricing scales with usage, so a small pilot stays inexpensive.",
+    "|",
 )
 
 
