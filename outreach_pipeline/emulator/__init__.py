@@ -1,1 +1,12 @@
-"""A faithful emulator of the Outreach API (OAuth, S2S tokens and REST) for tests and demos."""
+"""A faithful emulator of the Outreach API (OAuth, S2S tokens and REST) for tests and demos.
+
+Layout: ``config`` (EmulatorConfig), ``clock`` (test clock), ``population``/``records``/
+``attributes``/``fake`` (deterministic data), ``data`` (record store and queries), ``grants``
+(OAuth state), ``oauth`` / ``s2s`` / ``api`` / ``admin`` (endpoints), ``ratelimit``,
+``faults``, ``stats``, ``server`` (HTTP) and ``service`` (the Emulator tying them together).
+"""
+
+from outreach_pipeline.emulator.config import EmulatorConfig
+from outreach_pipeline.emulator.service import Emulator
+
+__all__ = ["Emulator", "EmulatorConfig"]

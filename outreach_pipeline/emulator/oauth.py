@@ -1,0 +1,149 @@
+"""The OAuth endpoints: ``/oauth/authorize`` (consent) and ``/oauth/token`` (codes, refresh).
+
+Bad client ids and unregistered redirect URIs get a 400 page and never a redirect (redirecting
+to an unregistered URI would leak the code); every other authorize error goes back to the
+redirect URI as ``error=...`` with ``state`` echoed untouched.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from urllib.parse import unquote, urlencode
+
+from outreach_pipeline.emulator.config import EmulatorConfig
+from outreach_pipeline.emulator.faults import Faults
+from outreach_pipeline.emulator.grants import Grants, OAuthError, known_scope
+from outreach_pipeline.emulator.messages import (
+    Request,
+    Response,
+    json_response,
+    redirect,
+    text_response,
+)
+
+TRANSIENT_TOKEN_ANSWERS = {429: "Retry later", 503: "no healthy upstream"}
+_AUTHORIZE_FIELDS = ("client_id", "redirect_uri", "response_type", "scope", "state")
+
+
+class OAuthEndpoints:
+    def __init__(self, config: EmulatorConfig, grants: Grants, faults: Faults) -> None:
+        self.config = config
+        self.grants = grants
+        self.faults = faults
+
+    # -- /oauth/authorize ------------------------------------------------------------------
+
+    def authorize(self, request: Request) -> Response:
+        params = request.form() if request.method == "POST" else dict(request.query)
+        client_id = params.get("client_id", "")
+        redirect_uri = params.get("redirect_uri", "")
+        if self.grants.client_kind(client_id) is None:
+            return _page(400, "Unknown client", "The client_id is not a registered application.")
+        if redirect_uri not in self.config.redirect_uris:
+            return _page(
+                400,
+                "Invalid redirect URI",
+                "The redirect_uri is not registered for this application.",
+            )
+        state = params.get("state")
+        if params.get("response_type") != "code":
+            return _back(redirect_uri, state, error="unsupported_response_type")
+        scopes = tuple(params.get("scope", "").split())
+        if not scopes or not all(known_scope(s) for s in scopes):
+            return _back(redirect_uri, state, error="invalid_scope")
+        hint = params.get("login_hint", "")
+        user_id = int(hint) if hint.isdigit() else self.grants.authorizing_user_id
+        if request.method == "POST":
+            if params.get("decision") != "allow":
+                return _back(redirect_uri, state, error="access_denied")
+        elif not self.config.auto_consent:
+            return _consent_page(params, scopes)
+        code = self.grants.new_code(client_id, redirect_uri, scopes, user_id)
+        return _back(redirect_uri, state, code=code)
+
+    # -- /oauth/token ----------------------------------------------------------------------
+
+    def token(self, request: Request) -> Response:
+        failure = self.faults.take_token_failure()
+        if failure is not None:
+            return text_response(failure, TRANSIENT_TOKEN_ANSWERS.get(failure, "error"))
+        form = request.form()
+        client_id, client_secret = _client_credentials(request, form)
+        grant_type = form.get("grant_type", "")
+        try:
+            if grant_type == "authorization_code":
+                body = self.grants.exchange_code(
+                    client_id,
+                    client_secret,
+                    _required(form, "code"),
+                    _required(form, "redirect_uri"),
+                )
+            elif grant_type == "refresh_token":
+                body = self.grants.refresh(
+                    client_id, client_secret, _required(form, "refresh_token")
+                )
+            else:
+                raise OAuthError(400, "unsupported_grant_type", "The grant_type is not supported.")
+        except OAuthError as refusal:
+            return json_response(
+                refusal.status,
+                {"error": refusal.error, "error_description": refusal.description},
+            )
+        return json_response(200, body, headers=[("Cache-Control", "no-store")])
+
+
+def _required(form: dict[str, str], name: str) -> str:
+    value = form.get(name)
+    if not value:
+        raise OAuthError(400, "invalid_request", f"The {name} parameter is missing.")
+    return value
+
+
+def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
+    """From the form, or from HTTP Basic (which Doorkeeper-style servers also accept)."""
+    if "client_id" in form:
+        return form.get("client_id", ""), form.get("client_secret", "")
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            return "", ""
+        return unquote(user), unquote(password)
+    return "", ""
+
+
+def _back(redirect_uri: str, state: str | None, **values: str) -> Response:
+    params = dict(values)
+    if state is not None:
+        params["state"] = state
+    separator = "&" if "?" in redirect_uri else "?"
+    return redirect(f"{redirect_uri}{separator}{urlencode(params)}")
+
+
+def _page(status: int, title: str, message: str) -> Response:
+    body = (
+        f"<!DOCTYPE html><html><head><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    )
+    return text_response(status, body, "text/html")
+
+
+def _consent_page(params: dict[str, str], scopes: tuple[str, ...]) -> Response:
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{html.escape(params[name])}">'
+        for name in _AUTHORIZE_FIELDS
+        if name in params
+    )
+    listed = "".join(f"<li>{html.escape(s)}</li>" for s in scopes)
+    body = (
+        "<!DOCTYPE html><html><head><title>Authorize application</title></head><body>"
+        "<h1>Outreach (emulated)</h1><p>The application asks for access to:</p>"
+        f"<ul>{listed}</ul>"
+        f'<form method="post" action="/oauth/authorize">{hidden}'
+        '<button type="submit" name="decision" value="allow">Allow</button> '
+        '<button type="submit" name="decision" value="deny">Deny</button>'
+        "</form></body></html>"
+    )
+    return text_response(200, body, "text/html")

@@ -1,0 +1,160 @@
+"""The :class:`Emulator`: one emulated Outreach org with its OAuth app, data and HTTP server."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from outreach_pipeline.emulator.admin import AdminEndpoints
+from outreach_pipeline.emulator.api import ApiEndpoints
+from outreach_pipeline.emulator.clock import Clock
+from outreach_pipeline.emulator.config import EmulatorConfig
+from outreach_pipeline.emulator.data import RecordStore
+from outreach_pipeline.emulator.faults import Faults
+from outreach_pipeline.emulator.grants import Grants
+from outreach_pipeline.emulator.messages import Request, Response, api_error, text_response
+from outreach_pipeline.emulator.oauth import OAuthEndpoints
+from outreach_pipeline.emulator.ratelimit import RateLimiter
+from outreach_pipeline.emulator.s2s import S2SEndpoint
+from outreach_pipeline.emulator.server import EmulatorHTTPServer
+from outreach_pipeline.emulator.stats import Stats
+
+API_PREFIX = "/api/v2/"
+ADMIN_PREFIX = "/_emulator/"
+_S2S_PATH = re.compile(r"/api/app/installs/([^/]+)/actions/accessToken$")
+_INJECTED_ERRORS = {
+    500: lambda: api_error(500, "internalServerError", "Internal Server Error", "Injected fault."),
+    502: lambda: text_response(
+        502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"
+    ),
+    503: lambda: text_response(503, "no healthy upstream"),
+}
+
+
+class Emulator:
+    """See ``docs/contracts.md``; ``with emu.serve(port=0):`` runs it on a free loopback port."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        cfg = self.config
+        self.clock = Clock(cfg.clock_frozen_at)
+        started = time.perf_counter()
+        self.data = RecordStore(cfg.seed, cfg.scale, cfg.data_epoch, self.clock)
+        self.build_seconds = time.perf_counter() - started
+        self.grants = Grants(cfg, self.clock)
+        self.faults = Faults(cfg.seed)
+        self.rate_limiter = RateLimiter(cfg.rate_limit, self.clock, cfg.rate_limit_two_values)
+        self._stats = Stats()
+        self._oauth = OAuthEndpoints(cfg, self.grants, self.faults)
+        self._s2s = S2SEndpoint(cfg, self.grants, self.clock)
+        self._api = ApiEndpoints(self.data, self.grants, self.rate_limiter, self.faults)
+        self._admin = AdminEndpoints(self)
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Emulator:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        self._server = EmulatorHTTPServer((host, port), self.dispatch)
+        self.data.set_api_url(self.api_url)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="outreach-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    @contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[Emulator]:
+        self.start(host, port)
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running; use start() or serve()")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + API_PREFIX.rstrip("/")
+
+    @property
+    def oauth_url(self) -> str:
+        return self.base_url + "/oauth"
+
+    @property
+    def app_url(self) -> str:
+        """Base of ``/api/app/...`` (S2S token exchange)."""
+        return self.base_url + "/api/app"
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return {
+            **self._stats.snapshot(),
+            "records": self.data.counts(),
+            "grants": self.grants.summary(),
+            "rate_limited": self.rate_limiter.refused,
+            "faults_set": self.faults.snapshot(),
+            "clock": self.clock.now(),
+            "build_seconds": round(self.build_seconds, 3),
+        }
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def dispatch(self, request: Request) -> Response:
+        """Answer one request; faults are applied here, never to the admin endpoints."""
+        path = request.path
+        if path.startswith(ADMIN_PREFIX):
+            response = self._admin.handle(request, path[len(ADMIN_PREFIX) :])
+            self._stats.record("admin", response.status, len(response.body), 0, "")
+            return response
+        if self.faults.settings.latency > 0:
+            time.sleep(self.faults.settings.latency)
+        route, stream = "other", ""
+        if path == "/oauth/authorize" and request.method in ("GET", "POST"):
+            route, response = "oauth", self._oauth.authorize(request)
+        elif path == "/oauth/token" and request.method == "POST":
+            route, response = "oauth", self._oauth.token(request)
+        elif (match := _S2S_PATH.match(path)) and request.method == "POST":
+            route, response = "s2s", self._s2s.access_token(request, match.group(1))
+        elif path.startswith(API_PREFIX):
+            route, stream = "api", path[len(API_PREFIX) :].split("/", 1)[0]
+            response = self._api_with_faults(request, path[len(API_PREFIX) :])
+        else:
+            response = api_error(404, "resourceNotFound", "Resource Not Found", "No such path.")
+        self._stats.record(route, response.status, len(response.body), response.records, stream)
+        return response
+
+    def _api_with_faults(self, request: Request, resource_path: str) -> Response:
+        if self.faults.should_drop():
+            self._stats.fault("dropped")
+            return Response(0, drop=True)
+        status = self.faults.error_status()
+        if status is not None:
+            self._stats.fault(f"error_{status}")
+            return _INJECTED_ERRORS[status]()
+        response = self._api.handle(request, resource_path)
+        if self.faults.should_truncate():
+            self._stats.fault("truncated")
+            response.truncate = True
+        return response
