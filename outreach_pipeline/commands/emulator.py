@@ -1,14 +1,93 @@
-"""`outreach-pipeline emulator`: not built yet (see the project's open issues)."""
+"""`outreach-pipeline emulator`: run the Outreach API emulator until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from pathlib import Path
 
 from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.emulator import Emulator, EmulatorConfig
+from outreach_pipeline.emulator.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REDIRECT_URI,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("emulator", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "emulator",
+        help="run the Outreach API emulator (OAuth + REST) on loopback",
+        description="Serve an emulated Outreach org until SIGTERM or Ctrl-C. "
+        "Prints its base URL on start.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scale", type=int, default=2000, help="number of prospects")
+    parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
+    parser.add_argument(
+        "--client-secret", default=DEFAULT_CLIENT_SECRET, help="default: a secret with +&=/%%"
+    )
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        dest="redirect_uris",
+        help=f"registered redirect URI, repeatable (default {DEFAULT_REDIRECT_URI})",
+    )
+    parser.add_argument("--auto-consent", action="store_true", help="skip the consent page")
+    parser.add_argument("--access-token-ttl", type=int, default=7200)
+    parser.add_argument("--rate-limit", type=int, default=10_000, help="requests/hour/user")
+    parser.add_argument("--refresh-mode", choices=("single_use", "lenient"), default="single_use")
+    parser.add_argument("--dev-client-id")
+    parser.add_argument("--dev-client-secret")
+    parser.add_argument("--s2s-guid")
+    parser.add_argument("--s2s-install-id")
+    parser.add_argument("--s2s-public-key", type=Path, help="PEM file of the app's RSA public key")
     parser.set_defaults(handler=run)
 
 
+def config_from(args: argparse.Namespace) -> EmulatorConfig:
+    key = args.s2s_public_key.read_text() if args.s2s_public_key else None
+    try:
+        return EmulatorConfig(
+            seed=args.seed,
+            scale=args.scale,
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            redirect_uris=tuple(args.redirect_uris or (DEFAULT_REDIRECT_URI,)),
+            dev_client_id=args.dev_client_id,
+            dev_client_secret=args.dev_client_secret,
+            auto_consent=args.auto_consent,
+            access_token_ttl=args.access_token_ttl,
+            refresh_mode=args.refresh_mode,
+            rate_limit=args.rate_limit,
+            s2s_guid=args.s2s_guid,
+            s2s_public_key_pem=key,
+            s2s_install_id=args.s2s_install_id,
+        )
+    except ValueError as error:
+        raise UserFacingError(str(error)) from error
+
+
 def run(args: argparse.Namespace) -> int:
-    raise UserFacingError("'emulator' is not built yet")
+    emulator = Emulator(config_from(args))
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        with emulator.serve(host=args.host, port=args.port):
+            print(
+                f"Outreach emulator listening on {emulator.base_url} "
+                f"(api: {emulator.api_url}, oauth: {emulator.oauth_url})",
+                flush=True,
+            )
+            stop.wait()
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:
+        raise UserFacingError(f"cannot listen on {args.host}:{args.port}: {error}") from error
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return 0

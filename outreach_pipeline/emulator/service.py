@@ -25,6 +25,8 @@ from outreach_pipeline.emulator.stats import Stats
 
 API_PREFIX = "/api/v2/"
 ADMIN_PREFIX = "/_emulator/"
+# How often the serving loop checks for shutdown: short, so tests stop emulators quickly.
+SHUTDOWN_POLL_SECONDS = 0.02
 _S2S_PATH = re.compile(r"/api/app/installs/([^/]+)/actions/accessToken$")
 _INJECTED_ERRORS = {
     500: lambda: api_error(500, "internalServerError", "Internal Server Error", "Injected fault."),
@@ -64,7 +66,10 @@ class Emulator:
         self._server = EmulatorHTTPServer((host, port), self.dispatch)
         self.data.set_api_url(self.api_url)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="outreach-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name="outreach-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self
