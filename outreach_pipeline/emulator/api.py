@@ -18,7 +18,14 @@ from urllib.parse import urlencode
 import orjson
 
 from outreach_pipeline.catalog import Stream
-from outreach_pipeline.emulator.data import SORTABLE, RecordStore, Selection, UnknownRecord
+from outreach_pipeline.emulator.data import (
+    ID_BITS,
+    ID_MASK,
+    SORTABLE,
+    RecordStore,
+    Selection,
+    UnknownRecord,
+)
 from outreach_pipeline.emulator.faults import Faults
 from outreach_pipeline.emulator.grants import AccessToken, Grants
 from outreach_pipeline.emulator.messages import (
@@ -255,18 +262,18 @@ def _timestamp_ms(text: str) -> int:
 
 
 def _encode_cursor(selection: Selection, composite: int) -> str:
-    raw = orjson.dumps([selection.sort_field, selection.descending, composite])
+    key, record_id = composite >> ID_BITS, composite & ID_MASK
+    raw = orjson.dumps([selection.sort_field, selection.descending, key, record_id])
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def _decode_cursor(cursor: str, selection: Selection) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sort_field, descending, composite = orjson.loads(raw)
+        sort_field, descending, key, record_id = orjson.loads(raw)
+        composite = (int(key) << ID_BITS) | int(record_id)
     except (ValueError, TypeError, binascii.Error) as error:
         raise BadRequest("page[after]", "The page cursor is invalid.") from error
     if sort_field != selection.sort_field or descending != selection.descending:
         raise BadRequest("page[after]", "The page cursor belongs to another sort order.")
-    if not isinstance(composite, int):
-        raise BadRequest("page[after]", "The page cursor is invalid.")
     return composite

@@ -22,8 +22,8 @@ from outreach_pipeline.emulator.clock import Clock, iso_ms
 from outreach_pipeline.emulator.population import sizes
 from outreach_pipeline.emulator.records import RecordFactory, mix, salt
 
-_ID_BITS = 32
-_ID_MASK = (1 << _ID_BITS) - 1
+ID_BITS = 32
+ID_MASK = (1 << ID_BITS) - 1
 _YEAR_MS = 365 * 24 * 3600 * 1000
 SORTABLE = ("id", "createdAt", "updatedAt")
 
@@ -81,7 +81,7 @@ class Table:
         return values[record_id - 1]
 
     def composite(self, sort_field: str, record_id: int) -> int:
-        return (self.key(sort_field, record_id) << _ID_BITS) | record_id
+        return (self.key(sort_field, record_id) << ID_BITS) | record_id
 
     def order(self, sort_field: str) -> list[int]:
         """Composite keys (sort value, id) of live records, ascending; rebuilt after changes."""
@@ -112,7 +112,7 @@ class Table:
         indexes = range(stop - 1, start - 1, -1) if sel.descending else range(start, stop)
         for index in indexes:
             composite = order[index]
-            record_id = composite & _ID_MASK
+            record_id = composite & ID_MASK
             if self._matches(sel, record_id):
                 if len(picked) == sel.size:
                     return picked, True
@@ -124,13 +124,13 @@ class Table:
         others = sel.ids is not None or any(f != sel.sort_field for f in sel.ranges)
         if not others:
             return stop - start
-        return sum(1 for i in range(start, stop) if self._matches(sel, order[i] & _ID_MASK))
+        return sum(1 for i in range(start, stop) if self._matches(sel, order[i] & ID_MASK))
 
     def _window(self, sel: Selection) -> tuple[list[int], int, int]:
         order = self.order(sel.sort_field)
         low, high = sel.ranges.get(sel.sort_field, (None, None))
-        start = 0 if low is None else bisect_left(order, low << _ID_BITS)
-        stop = len(order) if high is None else bisect_right(order, (high << _ID_BITS) | _ID_MASK)
+        start = 0 if low is None else bisect_left(order, low << ID_BITS)
+        stop = len(order) if high is None else bisect_right(order, (high << ID_BITS) | ID_MASK)
         return order, start, stop
 
     def _matches(self, sel: Selection, record_id: int) -> bool:

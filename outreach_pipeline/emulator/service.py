@@ -127,7 +127,15 @@ class Emulator:
     # -- routing ---------------------------------------------------------------------------
 
     def dispatch(self, request: Request) -> Response:
-        """Answer one request; faults are applied here, never to the admin endpoints."""
+        """Answer one request; a bug answers 500 rather than killing the connection."""
+        try:
+            return self._dispatch(request)
+        except Exception as error:
+            detail = f"The emulator failed: {type(error).__name__}."
+            return api_error(500, "internalServerError", "Internal Server Error", detail)
+
+    def _dispatch(self, request: Request) -> Response:
+        """Faults are applied here, never to the admin endpoints."""
         path = request.path
         if path.startswith(ADMIN_PREFIX):
             response = self._admin.handle(request, path[len(ADMIN_PREFIX) :])
