@@ -1,4 +1,4 @@
-"""REST listings over real HTTP: JSON:API shape, paging, counts, filters, sorting, fields, errors."""
+"""REST listings over HTTP: JSON:API shape, paging, counts, filters, sorting, fields, errors."""
 
 from __future__ import annotations
 
