@@ -65,14 +65,14 @@ class AdminEndpoints:
     def _clock(self, method: str, payload: dict[str, Any]) -> Response:
         clock = self.emulator.clock
         if method == "POST":
-            if "set" in payload:
-                clock.set(float(payload["set"]))
-            if "advance" in payload:
-                clock.advance(float(payload["advance"]))
             if payload.get("freeze") is True:
                 clock.freeze()
             elif payload.get("freeze") is False:
                 clock.unfreeze()
+            if "set" in payload:
+                clock.set(float(payload["set"]))
+            if "advance" in payload:
+                clock.advance(float(payload["advance"]))
         return json_response(200, {"now": clock.now(), "iso": clock.iso(), "frozen": clock.frozen})
 
     def _records(
