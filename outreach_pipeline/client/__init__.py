@@ -1,0 +1,19 @@
+"""The Outreach JSON:API client: paging, retries, page-size halving, the shared rate budget."""
+
+from outreach_pipeline.client.documents import Document, MalformedDocument, parse_document
+from outreach_pipeline.client.errors import FetchError
+from outreach_pipeline.client.http import FetchedPage, JsonApiClient, RetryPolicy
+from outreach_pipeline.client.ratebudget import RateBudget, read_rate_headers, shared_budget
+
+__all__ = [
+    "Document",
+    "FetchError",
+    "FetchedPage",
+    "JsonApiClient",
+    "MalformedDocument",
+    "RateBudget",
+    "RetryPolicy",
+    "parse_document",
+    "read_rate_headers",
+    "shared_budget",
+]

@@ -1,0 +1,24 @@
+"""Failures the client reports after its retries are spent."""
+
+from __future__ import annotations
+
+
+class FetchError(Exception):
+    """A page could not be fetched or read; names the URL (never the token) and the problem."""
+
+    def __init__(self, url: str, problem: str, status: int | None = None) -> None:
+        super().__init__(f"{url}: {problem}")
+        self.url = url
+        self.problem = problem
+        self.status = status
+
+
+class RetryableResponse(Exception):
+    """An answer worth asking again for (5xx, 429, an unreadable body); ``wait`` if known."""
+
+    def __init__(self, url: str, problem: str, status: int | None, wait: float | None = None):
+        super().__init__(f"{url}: {problem}")
+        self.url = url
+        self.problem = problem
+        self.status = status
+        self.wait = wait

@@ -1,0 +1,226 @@
+"""The JSON:API client: one keep-alive ``httpx.Client``, bounded retries, the shared budget.
+
+A request is retried on 5xx answers, dropped or reset connections, timeouts, and bodies that
+are cut short or are not a JSON:API document, waiting exponentially longer with jitter; on a
+429 (or a 503 carrying ``Retry-After``) it waits as long as the server says. A 502 for a
+listing can instead shrink the page: see :meth:`JsonApiClient.fetch_page`. Other 4xx answers
+are not retried. Authentication is any ``httpx.Auth`` (refreshing on 401 is its business);
+its exceptions, e.g. ``ReauthorizationRequired``, propagate untouched.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+import tenacity
+
+from outreach_pipeline.client.documents import Document, MalformedDocument, parse_document
+from outreach_pipeline.client.errors import FetchError, RetryableResponse
+from outreach_pipeline.client.ratebudget import RateBudget, RateHeaders, read_rate_headers
+
+log = logging.getLogger(__name__)
+
+JSONAPI = "application/vnd.api+json"
+_TRANSIENT_ERRORS = (httpx.TransportError, httpx.DecodingError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry one request."""
+
+    attempts: int = 6
+    initial_wait: float = 0.5
+    max_wait: float = 30.0
+    # The longest a 429/503 ``Retry-After`` is honoured before giving up on the request.
+    max_server_wait: float = 3700.0
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """One listing page as read: its document, the URL that answered, and what it cost."""
+
+    document: Document
+    url: str
+    page_size: int | None
+    requests: int
+    rate_limit_remaining: int | None
+
+
+def page_size_of(url: str) -> int | None:
+    for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if key == "page[size]":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def with_page_size(url: str, size: int) -> str:
+    """``url`` asking for ``size`` records per page (other parameters kept in order)."""
+    parts = urlsplit(url)
+    params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    replaced = [(k, str(size) if k == "page[size]" else v) for k, v in params]
+    if all(k != "page[size]" for k, _ in params):
+        replaced.append(("page[size]", str(size)))
+    return urlunsplit(parts._replace(query=urlencode(replaced, safe="[],:")))
+
+
+@dataclass
+class _Progress:
+    """The URL being asked for (it shrinks on 502s) and what the attempts cost so far."""
+
+    url: str
+    requests: int = 0
+    remaining: int | None = None
+
+
+class JsonApiClient:
+    """Fetches JSON:API documents from ``api_url`` within a shared :class:`RateBudget`."""
+
+    def __init__(
+        self,
+        api_url: str,
+        auth: httpx.Auth,
+        budget: RateBudget,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout | None = None,
+        max_connections: int = 16,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.budget = budget
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._http = httpx.Client(
+            auth=auth,
+            timeout=timeout or httpx.Timeout(120.0, connect=15.0, pool=None),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers={"Accept": JSONAPI},
+            follow_redirects=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> JsonApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def url(self, path: str, params: dict[str, str | int] | None = None) -> str:
+        """``<api_url>/<path>?<params>`` with JSON:API brackets left readable."""
+        query = urlencode(params or {}, safe="[],:")
+        return f"{self.api_url}/{path}" + (f"?{query}" if query else "")
+
+    def fetch_page(self, url: str, shrink_on_bad_gateway: bool = False) -> FetchedPage:
+        """One listing document. With ``shrink_on_bad_gateway`` a 502 halves ``page[size]``
+        and asks again at once (the smaller size then rides on the ``next`` links)."""
+        progress = _Progress(url)
+
+        def attempt() -> Document:
+            progress.requests += 1
+            try:
+                document, rate = self._get_document(progress.url)
+            except RetryableResponse as retryable:
+                size = page_size_of(progress.url)
+                if shrink_on_bad_gateway and retryable.status == 502 and size and size > 1:
+                    log.warning("502 at page size %s, halving: %s", size, progress.url)
+                    progress.url = with_page_size(progress.url, size // 2)
+                    retryable.wait = 0.0
+                raise
+            progress.remaining = rate.remaining
+            return document
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type((RetryableResponse, *_TRANSIENT_ERRORS)),
+            stop=tenacity.stop_after_attempt(self.retry.attempts),
+            wait=self._wait,
+            sleep=self._sleep,
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        try:
+            document = retrying(attempt)
+        except RetryableResponse as failed:
+            raise FetchError(failed.url, failed.problem, failed.status) from None
+        except _TRANSIENT_ERRORS as failed:
+            raise FetchError(progress.url, f"{type(failed).__name__}: {failed}") from None
+        return FetchedPage(
+            document=document,
+            url=progress.url,
+            page_size=page_size_of(progress.url),
+            requests=progress.requests,
+            rate_limit_remaining=progress.remaining,
+        )
+
+    def _wait(self, retry_state: tenacity.RetryCallState) -> float:
+        outcome = retry_state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        if isinstance(failure, RetryableResponse) and failure.wait is not None:
+            return min(failure.wait, self.retry.max_server_wait)
+        ceiling = min(
+            self.retry.max_wait, self.retry.initial_wait * 2 ** (retry_state.attempt_number - 1)
+        )
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _get_document(self, url: str) -> tuple[Document, RateHeaders]:
+        self.budget.acquire()
+        rate: RateHeaders | None = None
+        try:
+            response = self._http.get(url)
+            try:
+                body = response.read()
+            finally:
+                response.close()
+            rate = read_rate_headers(response.headers, self._clock())
+        finally:
+            self.budget.release(rate)
+        status = response.status_code
+        if status == 429 or (status == 503 and "retry-after" in response.headers):
+            wait = self._server_wait(response, rate)
+            if status == 429:
+                self.budget.exhausted(self._clock() + wait)
+            raise RetryableResponse(url, f"HTTP {status}, retry in {wait:.0f} s", status, wait)
+        if status >= 500:
+            raise RetryableResponse(url, f"HTTP {status}", status)
+        if status >= 400:
+            raise FetchError(url, f"HTTP {status}: {body[:300]!r}", status)
+        try:
+            return parse_document(body), rate
+        except MalformedDocument as error:
+            raise RetryableResponse(url, str(error), status) from None
+
+    def _server_wait(self, response: httpx.Response, rate: RateHeaders) -> float:
+        """Seconds the server asked for: ``Retry-After`` (seconds or a date), else the reset."""
+        value = response.headers.get("retry-after", "").strip()
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                try:
+                    moment = email.utils.parsedate_to_datetime(value)
+                    return max(0.0, moment.timestamp() - time.time())
+                except (TypeError, ValueError):
+                    pass
+        if rate.reset_at is not None:
+            return max(1.0, rate.reset_at - self._clock())
+        return self.retry.max_wait
+
+
+def _log_retry(retry_state: tenacity.RetryCallState) -> None:
+    outcome = retry_state.outcome
+    failure = outcome.exception() if outcome is not None else None
+    log.warning("attempt %s failed (%s); retrying", retry_state.attempt_number, failure)

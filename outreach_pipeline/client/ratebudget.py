@@ -1,0 +1,164 @@
+"""One request budget per authorizing user, shared by every stream fetched in the process.
+
+Outreach allows a fixed number of requests per hour per user and reports what is left in
+``X-RateLimit-Remaining`` (sometimes two values, ``"9999, 19988"``: the smaller one binds) and
+when the window restarts in ``X-RateLimit-Reset`` (epoch seconds). Every request first takes a
+slot here; a slot is only granted while the last reported remaining count, minus the requests
+already in flight, stays above a reserve. So concurrent streams slow down before the budget
+reaches 0 instead of learning about it from a 429, and together never exceed it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+# X-RateLimit-Reset values below this are read as seconds from now rather than epoch seconds.
+_EPOCH_THRESHOLD = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class RateHeaders:
+    """What one answer said about the budget (None where the header was absent)."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: float | None
+
+
+def _smallest_int(value: str | None) -> int | None:
+    if not value:
+        return None
+    numbers = []
+    for part in value.split(","):
+        try:
+            numbers.append(int(float(part.strip())))
+        except ValueError:
+            continue
+    return min(numbers) if numbers else None
+
+
+def read_rate_headers(headers: Mapping[str, str], now: float) -> RateHeaders:
+    """Budget headers of one answer; the two-value form keeps the smaller (binding) value."""
+    reset = _smallest_int(headers.get("x-ratelimit-reset"))
+    reset_at: float | None = None
+    if reset is not None:
+        reset_at = float(reset) if reset >= _EPOCH_THRESHOLD else now + reset
+    return RateHeaders(
+        limit=_smallest_int(headers.get("x-ratelimit-limit")),
+        remaining=_smallest_int(headers.get("x-ratelimit-remaining")),
+        reset_at=reset_at,
+    )
+
+
+class RateBudget:
+    """Grants request slots against the server-reported budget of one user.
+
+    ``reserve`` slots are never spent (room for other tools using the same grant); until the
+    first answer reports the budget only one request is in flight. ``clock`` and ``sleep`` are
+    injectable so tests can run hours of rate-limit windows against an emulator's test clock.
+    """
+
+    def __init__(
+        self,
+        reserve: int = 2,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], object] = time.sleep,
+        max_wait: float = 3700.0,
+    ) -> None:
+        self.reserve = reserve
+        self._clock = clock
+        self._sleep = sleep
+        self._max_wait = max_wait
+        self._condition = threading.Condition()
+        self._remaining: int | None = None
+        self._reset_at: float | None = None
+        self._in_flight = 0
+
+    @property
+    def remaining(self) -> int | None:
+        """The budget left as last reported (None before the first answer)."""
+        return self._remaining
+
+    def acquire(self) -> None:
+        """Block until one more request fits in the budget, then count it as in flight."""
+        with self._condition:
+            while True:
+                wait = self._wait_needed()
+                if wait is None:
+                    self._in_flight += 1
+                    return
+                if wait > 0:
+                    self._condition.release()
+                    try:
+                        self._sleep(min(wait, self._max_wait))
+                    finally:
+                        self._condition.acquire()
+                    self._start_new_window_if_due()
+                else:
+                    self._condition.wait(timeout=1.0)
+
+    def _wait_needed(self) -> float | None:
+        """None: go now; 0: wait for an in-flight answer; >0: seconds until the window resets."""
+        if self._remaining is None:
+            return None if self._in_flight == 0 else 0.0
+        if self._remaining - self._in_flight > self.reserve:
+            return None
+        if self._in_flight > 0:
+            return 0.0
+        if self._reset_at is None:
+            return 1.0
+        return max(0.05, self._reset_at - self._clock())
+
+    def _start_new_window_if_due(self) -> None:
+        if self._reset_at is not None and self._clock() >= self._reset_at:
+            # The window rolled over: learn the new budget from the next answer.
+            self._remaining = None
+            self._reset_at = None
+
+    def release(self, headers: RateHeaders | None) -> None:
+        """One request finished; ``headers`` is what its answer reported (None: no answer)."""
+        with self._condition:
+            self._in_flight = max(0, self._in_flight - 1)
+            if headers is not None and headers.remaining is not None:
+                self._update(headers)
+            self._condition.notify_all()
+
+    def exhausted(self, reset_at: float) -> None:
+        """A 429 arrived: nothing is left until ``reset_at``, for every stream."""
+        with self._condition:
+            self._remaining = 0
+            self._reset_at = reset_at
+
+    def _update(self, headers: RateHeaders) -> None:
+        assert headers.remaining is not None
+        new_window = headers.reset_at is not None and headers.reset_at != self._reset_at
+        if self._remaining is None or new_window:
+            # Answers of the new window; a stale answer of the previous window would carry
+            # an earlier reset and is ignored.
+            if (
+                self._reset_at is not None
+                and headers.reset_at is not None
+                and headers.reset_at < self._reset_at
+            ):
+                return
+            self._remaining = headers.remaining
+            self._reset_at = headers.reset_at
+        else:
+            # Answers within one window can arrive out of order: the lowest count is newest.
+            self._remaining = min(self._remaining, headers.remaining)
+
+
+_SHARED: dict[str, RateBudget] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_budget(user_key: str) -> RateBudget:
+    """The process-wide budget of one authorizing user (created on first use)."""
+    with _SHARED_LOCK:
+        budget = _SHARED.get(user_key)
+        if budget is None:
+            budget = _SHARED[user_key] = RateBudget()
+        return budget

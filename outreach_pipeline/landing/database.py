@@ -1,0 +1,83 @@
+"""Opening the DuckDB file briefly, and waiting politely when another process holds it.
+
+DuckDB lets one process write a database file, and a read-only opener is refused while a
+writer has it open (and the other way round). So the sync never keeps the file open: each
+batch opens it, commits one short transaction and closes it, leaving gaps in which
+``outreach-pipeline sql`` or the duckdb CLI can read. Whoever finds the file locked retries
+with a growing pause for up to ``lock_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+
+class DatabaseBusy(RuntimeError):
+    """Another process held the DuckDB file for longer than the lock timeout."""
+
+
+def _is_lock_error(error: duckdb.Error) -> bool:
+    text = str(error).lower()
+    return "lock" in text or "different configuration" in text
+
+
+def connect(
+    path: Path, read_only: bool = False, lock_timeout: float = 120.0
+) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` that retries while another process holds the file."""
+    deadline = time.monotonic() + lock_timeout
+    pause = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except (duckdb.IOException, duckdb.ConnectionException) as error:
+            if not _is_lock_error(error) or time.monotonic() > deadline:
+                if _is_lock_error(error):
+                    raise DatabaseBusy(
+                        f"{path} stayed locked by another process for {lock_timeout:.0f} s"
+                    ) from error
+                raise
+        time.sleep(pause * random.uniform(0.5, 1.5))
+        pause = min(pause * 2, 1.0)
+
+
+class Database:
+    """The landing's DuckDB file, written in short transactions, one at a time per process."""
+
+    def __init__(self, path: Path, lock_timeout: float = 120.0) -> None:
+        self.path = Path(path)
+        self.lock_timeout = lock_timeout
+        self._writing = threading.Lock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Open the file, run the block in one transaction, commit and close."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._writing:
+            con = connect(self.path, lock_timeout=self.lock_timeout)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                con.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection (waits while a writer holds the file)."""
+        con = connect(self.path, read_only=True, lock_timeout=self.lock_timeout)
+        try:
+            yield con
+        finally:
+            con.close()

@@ -1,0 +1,123 @@
+"""Table layout of each stream, derived from the catalog: column names, DuckDB types, DDL.
+
+Column names:
+
+- ``id`` (BIGINT primary key);
+- each catalog attribute as ``snake_case(name)``;
+- each to-one relationship as ``snake_case(name) + "_id"``;
+- when an attribute's name collides with a relationship column or a bookkeeping column
+  (``mailboxes``: attribute ``userId`` and relationship ``user`` are both ``user_id``), the
+  relationship keeps ``<rel>_id`` and the attribute becomes ``<attr>_attr``;
+- ``_extra`` (JSON): attributes the catalog does not know, and values whose type does not
+  fit their column, under their API names; unknown to-one relationships under
+  ``"relationships"``;
+- ``_synced_at`` (when the row was last written) and ``_deleted_at`` (set by the delete sweep).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from outreach_pipeline.catalog import AttributeType, Stream, snake_case
+
+SCHEMA = "outreach"
+BOOKKEEPING = ("_extra", "_synced_at", "_deleted_at")
+
+DUCKDB_TYPES: dict[AttributeType, str] = {
+    "string": "VARCHAR",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "string_list": "VARCHAR[]",
+    "json": "JSON",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One data column: where its value comes from in a resource and how it is stored."""
+
+    name: str
+    source: Literal["attribute", "relationship"]
+    api_name: str
+    type: AttributeType | Literal["id"]
+
+    @property
+    def sql_type(self) -> str:
+        return "BIGINT" if self.type == "id" else DUCKDB_TYPES[self.type]
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def table_name(stream: Stream) -> str:
+    """``outreach.<snake_case path>``, quoted, for use in SQL."""
+    return f"{SCHEMA}.{quote(stream.table)}"
+
+
+def columns(stream: Stream) -> list[Column]:
+    """The data columns of ``stream``'s table, after ``id``, in a stable order."""
+    relationships = [
+        Column(snake_case(rel) + "_id", "relationship", rel, "id") for rel in stream.to_one
+    ]
+    taken = {"id", *BOOKKEEPING, *(c.name for c in relationships)}
+    attributes = []
+    for name, kind in stream.attributes.items():
+        column = snake_case(name)
+        if column in taken:
+            column += "_attr"
+        taken.add(column)
+        attributes.append(Column(column, "attribute", name, kind))
+    return attributes + relationships
+
+
+def create_table_sql(stream: Stream, name: str | None = None) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for the stream (or a same-shaped table ``name``)."""
+    body = ["id BIGINT PRIMARY KEY"]
+    body += [f"{quote(c.name)} {c.sql_type}" for c in columns(stream)]
+    body += ["_extra JSON", "_synced_at TIMESTAMP NOT NULL", "_deleted_at TIMESTAMP"]
+    target = name or table_name(stream)
+    return f"CREATE TABLE IF NOT EXISTS {target} (\n  " + ",\n  ".join(body) + "\n)"
+
+
+def view_sql(stream: Stream) -> str:
+    """A view in the main schema holding the current, non-deleted rows."""
+    return (
+        f"CREATE OR REPLACE VIEW main.{quote(stream.table)} AS "
+        f"SELECT * EXCLUDE (_deleted_at) FROM {table_name(stream)} WHERE _deleted_at IS NULL"
+    )
+
+
+SYNC_STATE_SQL = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA}._sync_state (
+  stream VARCHAR PRIMARY KEY,
+  cursor VARCHAR,
+  resume_url VARCHAR,
+  resume_cursor VARCHAR,
+  last_swept_at TIMESTAMP,
+  updated_at TIMESTAMP NOT NULL
+)"""
+
+SYNC_RUNS_SQL = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_runs (
+  run_id VARCHAR NOT NULL,
+  stream VARCHAR NOT NULL,
+  started_at TIMESTAMP NOT NULL,
+  finished_at TIMESTAMP NOT NULL,
+  full_refresh BOOLEAN NOT NULL,
+  swept_deletes BOOLEAN NOT NULL,
+  records_inserted BIGINT NOT NULL,
+  records_updated BIGINT NOT NULL,
+  records_deleted BIGINT NOT NULL,
+  requests BIGINT NOT NULL,
+  pages BIGINT NOT NULL,
+  duration_s DOUBLE NOT NULL,
+  cursor_before VARCHAR,
+  cursor_after VARCHAR,
+  rate_limit_remaining BIGINT,
+  error VARCHAR
+)"""

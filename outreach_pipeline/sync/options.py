@@ -1,0 +1,21 @@
+"""Tunables of a sync run, with the defaults used in production."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    # A batch is committed when it holds this many rows or Arrow bytes, whichever comes first:
+    # it bounds memory per stream and how much a crash makes a rerun fetch again.
+    batch_rows: int = 25_000
+    batch_bytes: int = 24 * 1024 * 1024
+    # Streams fetched at once (each holds at most one batch in memory).
+    concurrency: int = 4
+    # Deleted records are looked for when the last sweep is older than this (None: only
+    # when asked with ``sweep_deletes``).
+    sweep_interval: timedelta | None = timedelta(days=7)
+    # Listing ids for the delete sweep asks this many per page.
+    sweep_page_size: int = 1000

@@ -1,0 +1,29 @@
+"""What one stream's sync did, as returned to callers and recorded in ``outreach.sync_runs``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class StreamResult:
+    stream: str
+    records_inserted: int = 0
+    records_updated: int = 0
+    records_deleted: int = 0
+    requests: int = 0
+    pages: int = 0
+    cursor_before: str | None = None
+    cursor_after: str | None = None
+    duration_s: float = 0.0
+    rate_limit_remaining: int | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def records(self) -> int:
+        """Rows written (inserted or updated) by this run."""
+        return self.records_inserted + self.records_updated

@@ -1,0 +1,73 @@
+"""``run_sync``: several streams at once (bounded), sharing one client, budget and database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+import httpx
+
+from outreach_pipeline.catalog import Stream, catalog
+from outreach_pipeline.client import JsonApiClient, RateBudget, RetryPolicy, shared_budget
+from outreach_pipeline.landing import Database, ensure_schema
+from outreach_pipeline.settings import Settings
+from outreach_pipeline.sync.options import SyncOptions
+from outreach_pipeline.sync.results import StreamResult
+from outreach_pipeline.sync.stream_sync import sync_stream
+
+
+def run_sync(
+    settings: Settings,
+    streams: Sequence[Stream] | None = None,
+    *,
+    full_refresh: bool = False,
+    sweep_deletes: bool = False,
+    auth: httpx.Auth | None = None,
+    options: SyncOptions | None = None,
+    budget: RateBudget | None = None,
+    retry: RetryPolicy | None = None,
+) -> list[StreamResult]:
+    """Sync ``streams`` (default: all) into ``settings.duckdb_path``; one result per stream,
+    in the order given. A stream's failure is in its result; other streams go on. Auth errors
+    such as ``ReauthorizationRequired`` propagate once the running streams have stopped.
+
+    ``budget`` defaults to the process-wide budget of ``settings.api_url`` (one authorizing
+    user per process); pass one to share it differently.
+    """
+    options = options or SyncOptions()
+    selected = list(streams) if streams is not None else list(catalog().values())
+    if auth is None:
+        from outreach_pipeline.auth import build_auth
+
+        auth = build_auth(settings)
+    database = Database(settings.duckdb_path)
+    with database.transaction() as con:
+        ensure_schema(con, catalog().values())
+    run_id = uuid.uuid4().hex[:12]
+    client = JsonApiClient(
+        settings.api_url,
+        auth,
+        budget or shared_budget(settings.api_url),
+        retry=retry,
+        max_connections=max(4, options.concurrency * 2),
+    )
+    with client, ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+        futures = [
+            pool.submit(
+                sync_stream,
+                stream,
+                client,
+                database,
+                full_refresh=full_refresh,
+                sweep_deletes=sweep_deletes,
+                options=options,
+                run_id=run_id,
+            )
+            for stream in selected
+        ]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        if any(f.exception() is not None for f in done):
+            for future in futures:
+                future.cancel()
+        return [future.result() for future in futures]

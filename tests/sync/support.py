@@ -1,0 +1,120 @@
+"""Helpers for sync tests: a bearer auth from the emulator's grant shortcut, a settings
+object pointing at an emulator, and the comparison of the landing with the emulator's data."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+import orjson
+
+from outreach_pipeline.catalog import Stream, catalog, scopes_for
+from outreach_pipeline.emulator import Emulator
+from outreach_pipeline.landing import columns
+from outreach_pipeline.settings import Settings
+
+
+class BearerAuth(httpx.Auth):
+    """A fixed access token (tests only; production auth refreshes)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
+
+
+def emulator_auth(emu: Emulator, streams: Iterable[Stream] | None = None) -> BearerAuth:
+    chosen = list(streams) if streams is not None else list(catalog().values())
+    return BearerAuth(emu.grants.issue(scopes_for(chosen))["access_token"])
+
+
+def settings_for(emu: Emulator, db_path: Path) -> Settings:
+    return Settings(api_url=emu.api_url, duckdb_path=db_path)
+
+
+def _expected_value(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "timestamp":
+        moment = datetime.fromisoformat(value)
+        return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "json":
+        return orjson.loads(orjson.dumps(value))
+    if kind == "number":
+        return float(value)
+    return value
+
+
+def _stored_value(value: Any, kind: str) -> Any:
+    if kind == "json" and value is not None:
+        return orjson.loads(value)
+    return value
+
+
+def stored_rows(db_path: Path, stream: Stream) -> dict[int, dict[str, Any]]:
+    """The landing's current (non-deleted) rows of ``stream``: data columns and ``_extra``."""
+    cols = columns(stream)
+    names = ", ".join(f'"{c.name}"' for c in cols)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        fetched = con.execute(
+            f'SELECT id, _extra, {names} FROM outreach."{stream.table}" WHERE _deleted_at IS NULL'
+        ).fetchall()
+    rows = {}
+    for row in fetched:
+        stored = {c.name: _stored_value(v, c.type) for c, v in zip(cols, row[2:], strict=True)}
+        stored["_extra"] = orjson.loads(row[1]) if row[1] else {}
+        rows[row[0]] = stored
+    return rows
+
+
+def row_differences(stream: Stream, resource: dict[str, Any], stored: dict[str, Any]) -> dict:
+    """Values of ``resource`` the stored row does not hold faithfully: typed in its column,
+    or (when the type did not fit, or the attribute is unknown) under its name in ``_extra``."""
+    attributes = resource.get("attributes") or {}
+    relationships = resource.get("relationships") or {}
+    extra = stored["_extra"]
+    differences: dict[str, Any] = {}
+    for column in columns(stream):
+        if column.source == "attribute":
+            raw = attributes.get(column.api_name)
+            try:
+                expected = _expected_value(raw, column.type)
+            except (TypeError, ValueError):
+                expected = None
+            held = stored[column.name] == expected and type(stored[column.name]) is type(expected)
+            misfit = stored[column.name] is None and extra.get(column.api_name) == raw
+            if not (held or misfit):
+                differences[column.name] = (raw, stored[column.name])
+        else:
+            data = (relationships.get(column.api_name) or {}).get("data")
+            expected_id = data["id"] if data else None
+            if stored[column.name] != expected_id:
+                differences[column.name] = (expected_id, stored[column.name])
+    for name in attributes.keys() - stream.attributes.keys():
+        if extra.get(name) != attributes[name]:
+            differences[f"_extra.{name}"] = (attributes[name], extra.get(name))
+    return differences
+
+
+def assert_landing_equals_emulator(
+    emu: Emulator, db_path: Path, streams: Iterable[Stream] | None = None
+) -> None:
+    """Every stream, every id, every value: the landing holds exactly the emulator's data."""
+    for stream in streams if streams is not None else catalog().values():
+        resources = {int(r["id"]): r for r in emu.data.records(stream.path)}
+        stored = stored_rows(db_path, stream)
+        missing = sorted(resources.keys() - stored.keys())
+        extra = sorted(stored.keys() - resources.keys())
+        assert not missing, f"{stream.path}: ids missing from the landing: {missing[:10]}"
+        assert not extra, f"{stream.path}: ids in the landing but not the API: {extra[:10]}"
+        for record_id, resource in resources.items():
+            diff = row_differences(stream, resource, stored[record_id])
+            assert not diff, f"{stream.path}/{record_id} differs (api, stored): {diff}"
