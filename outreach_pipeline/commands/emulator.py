@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--access-token-ttl", type=int, default=7200)
     parser.add_argument("--rate-limit", type=int, default=10_000, help="requests/hour/user")
     parser.add_argument("--refresh-mode", choices=("single_use", "lenient"), default="single_use")
+    parser.add_argument(
+        "--warm", action="store_true", help="serialize every record before serving (uses all cores)"
+    )
     parser.add_argument("--dev-client-id")
     parser.add_argument("--dev-client-secret")
     parser.add_argument("--s2s-guid")
@@ -67,6 +70,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
             s2s_guid=args.s2s_guid,
             s2s_public_key_pem=key,
             s2s_install_id=args.s2s_install_id,
+            warm=args.warm,
         )
     except ValueError as error:
         raise UserFacingError(str(error)) from error

@@ -46,6 +46,8 @@ class EmulatorConfig:
     data_epoch: int = DEFAULT_DATA_EPOCH
     # Start the clock frozen at this epoch (seconds) instead of following the wall clock.
     clock_frozen_at: float | None = None
+    # Serialize every record in worker processes before serving (see emulator/warmup.py).
+    warm: bool = False
 
     def __post_init__(self) -> None:
         if self.scale < 1:

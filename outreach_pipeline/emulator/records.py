@@ -182,11 +182,12 @@ class RecordFactory:
             return step_of_sequence
         always = target == "users" and rel in ("owner", "creator", "updater", "user")
         size = self.sizes[target]
+        seed, null_salt, pick_salt = self.seed, salt(rel), salt(path + "." + rel)
 
         def chosen(record_id: int, resolved: dict[str, int | None]) -> int | None:
-            if not always and mix(self.seed, salt(rel), record_id) % 4 == 0:
+            if not always and mix(seed, null_salt, record_id) % 4 == 0:
                 return None
-            return self.pick(path, record_id, rel, size)
+            return 1 + mix(seed, pick_salt, record_id) % size if size else None
 
         return chosen
 

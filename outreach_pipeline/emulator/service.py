@@ -22,6 +22,7 @@ from outreach_pipeline.emulator.ratelimit import RateLimiter
 from outreach_pipeline.emulator.s2s import S2SEndpoint
 from outreach_pipeline.emulator.server import EmulatorHTTPServer
 from outreach_pipeline.emulator.stats import Stats
+from outreach_pipeline.emulator.warmup import warm
 
 API_PREFIX = "/api/v2/"
 ADMIN_PREFIX = "/_emulator/"
@@ -55,6 +56,7 @@ class Emulator:
         self._s2s = S2SEndpoint(cfg, self.grants, self.clock)
         self._api = ApiEndpoints(self.data, self.grants, self.rate_limiter, self.faults)
         self._admin = AdminEndpoints(self)
+        self.warm_seconds = 0.0
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -65,6 +67,8 @@ class Emulator:
             raise RuntimeError("the emulator is already running")
         self._server = EmulatorHTTPServer((host, port), self.dispatch)
         self.data.set_api_url(self.api_url)
+        if self.config.warm:
+            self.warm_seconds = warm(self.data)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
@@ -122,6 +126,7 @@ class Emulator:
             "faults_set": self.faults.snapshot(),
             "clock": self.clock.now(),
             "build_seconds": round(self.build_seconds, 3),
+            "warm_seconds": round(self.warm_seconds, 3),
         }
 
     # -- routing ---------------------------------------------------------------------------

@@ -153,3 +153,11 @@ def test_records_match_what_the_api_serves(emulator: Emulator) -> None:
         served = all_pages(client, "users", **{"page[size]": 1000})
     assert served == emulator.data.records("users")
     assert httpx.get(emulator.base_url + "/nowhere").status_code == 404
+
+
+def test_warmed_emulator_serves_the_same_bytes(make_emulator) -> None:
+    cold, warmed = make_emulator(seed=11, scale=120), make_emulator(seed=11, scale=120, warm=True)
+    assert warmed.stats["warm_seconds"] > 0
+    assert len(warmed.data.tables["mailings"].cache) == 360
+    for path in ("prospects", "mailings", "sequenceTemplates"):
+        assert raw_pages(cold, path) == raw_pages(warmed, path), path
