@@ -22,13 +22,13 @@ class PeerUnavailable(RuntimeError):
 def find_python(version: str) -> Path:
     """A local interpreter of ``version`` (e.g. ``3.10``): pyenv's, then one on PATH."""
     pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    candidates = sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python"))
+    installed = sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python"))
+    if installed:
+        return Path(installed[-1])
     on_path = shutil.which(f"python{version}")
-    if on_path:
-        candidates.append(on_path)
-    if not candidates:
-        raise PeerUnavailable(f"no Python {version} found (pyenv or python{version} on PATH)")
-    return Path(candidates[-1])
+    if on_path and subprocess.run([on_path, "-V"], capture_output=True).returncode == 0:
+        return Path(on_path)
+    raise PeerUnavailable(f"no Python {version} found (pyenv or python{version} on PATH)")
 
 
 def peer_venv(name: str, python_version: str, requirements: list[str]) -> Path:

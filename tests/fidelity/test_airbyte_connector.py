@@ -1,0 +1,87 @@
+"""Fidelity proof: Airbyte's own Outreach connector reads the emulator unchanged but for URLs.
+
+The connector is installed from PyPI into its own Python 3.10 environment (cached under
+``~/.cache/outreach-pipeline``; about 5 s with uv). Its configuration differs from a real
+deployment only in the two URLs in its manifest and the app credentials. It runs against the
+emulator's lenient refresh mode because it refreshes once per stream with the refresh token from
+its config and never saves the rotated one (against single-use rotation its second stream fails).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks.peers import airbyte
+from benchmarks.peers.venvs import PeerUnavailable
+from outreach_pipeline.catalog import catalog
+from outreach_pipeline.emulator import Emulator, EmulatorConfig
+
+pytestmark = pytest.mark.fidelity
+
+STREAMS = ["prospects", "accounts", "users", "mailings", "sequenceStates", "callPurposes"]
+
+
+@pytest.fixture(scope="module")
+def airbyte_venv() -> Path:
+    try:
+        return airbyte.install()
+    except PeerUnavailable as why:
+        pytest.skip(f"Airbyte's connector cannot be installed here: {why}")
+
+
+def test_airbyte_connector_reads_exactly_what_the_emulator_holds(
+    airbyte_venv: Path, tmp_path: Path
+) -> None:
+    config = EmulatorConfig(seed=7, scale=300, refresh_mode="lenient")
+    emulator = Emulator(config)
+    with emulator.serve(port=0):
+        grant = emulator.grants.issue([catalog()[s].scope for s in STREAMS])
+        outcome = airbyte.read(
+            airbyte_venv,
+            tmp_path,
+            api_url=emulator.api_url,
+            oauth_url=emulator.oauth_url,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            refresh_token=grant["refresh_token"],
+            redirect_uri=config.redirect_uris[0],
+            streams=[catalog()[s].table for s in STREAMS],
+        )
+        expected = {s: sorted(r["id"] for r in emulator.data.records(s)) for s in STREAMS}
+
+    assert outcome.returncode == 0, outcome.errors
+    assert not outcome.errors
+    for path in STREAMS:
+        got = outcome.records[catalog()[path].table]
+        assert expected[path], f"emulator holds no {path}"
+        assert len(got) == len(expected[path]), path
+        assert sorted(got) == expected[path], path
+
+
+def test_airbyte_connector_fails_its_second_stream_under_single_use_rotation(
+    airbyte_venv: Path, tmp_path: Path
+) -> None:
+    """The connector spends its configured refresh token once per stream and never stores the
+    rotated one, so with single-use refresh tokens its second stream gets 400 on /oauth/token."""
+    config = EmulatorConfig(seed=7, scale=50, refresh_mode="single_use")
+    emulator = Emulator(config)
+    streams = ["prospects", "accounts"]
+    with emulator.serve(port=0):
+        grant = emulator.grants.issue([catalog()[s].scope for s in streams])
+        outcome = airbyte.read(
+            airbyte_venv,
+            tmp_path,
+            api_url=emulator.api_url,
+            oauth_url=emulator.oauth_url,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            refresh_token=grant["refresh_token"],
+            redirect_uri=config.redirect_uris[0],
+            streams=[catalog()[s].table for s in streams],
+        )
+    assert outcome.returncode != 0
+    assert len(outcome.records["prospects"]) == 50
+    assert not outcome.records["accounts"]
+    assert any("400 Client Error" in error and "/oauth/token" in error for error in outcome.errors)
