@@ -64,6 +64,8 @@ class Table:
         self.deleted: set[int] = set()
         self.changed: dict[int, Changed] = {}
         self.cache: dict[int, bytes] = {}
+        # Bumped on every change, so bytes built from content read before it are not cached.
+        self.version = 0
         self._orders: dict[str, list[int]] = {}
         self.lock = threading.RLock()
 
@@ -94,8 +96,13 @@ class Table:
         return order
 
     def touched(self, record_id: int) -> None:
+        self.version += 1
         self.cache.pop(record_id, None)
         self._orders = {}
+
+    def forget_serialized(self) -> None:
+        self.version += 1
+        self.cache.clear()
 
     def live_ids(self) -> Iterator[int]:
         return (i for i in range(1, self.last_id + 1) if i not in self.deleted)
@@ -182,7 +189,7 @@ class RecordStore:
         if api_url != self.api_url:
             self.api_url = api_url
             for table in self.tables.values():
-                table.cache.clear()
+                table.forget_serialized()
 
     def table(self, path: str) -> Table:
         if path not in self.tables:
@@ -203,8 +210,10 @@ class RecordStore:
         table = self.tables[path]
         cached = table.cache.get(record_id)
         if cached is None:
+            version = table.version
             cached = orjson.dumps(self.resource(path, record_id))
-            table.cache[record_id] = cached
+            if table.version == version:
+                table.cache[record_id] = cached
         return cached
 
     def records(self, path: str) -> list[dict[str, Any]]:
@@ -324,7 +333,7 @@ class RecordStore:
             table.touched(record_id)
         for other in self.tables.values():
             if table.stream.jsonapi_type in other.stream.to_many.values():
-                other.cache.clear()
+                other.forget_serialized()
 
     @staticmethod
     def _check_attributes(stream: Stream, attributes: Mapping[str, Any]) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.emulator import fake
+from outreach_pipeline.emulator.attributes import attribute_plan
 from outreach_pipeline.emulator.clock import iso_ms
 from outreach_pipeline.emulator.population import OWNERS, Ownership
 
@@ -83,8 +84,6 @@ class RecordFactory:
     """Builds the attributes and relationship ids of generated records."""
 
     def __init__(self, seed: int, sizes: dict[str, int]) -> None:
-        from outreach_pipeline.emulator.attributes import attribute_plan
-
         self.seed = seed
         self.sizes = sizes
         self.streams = catalog()

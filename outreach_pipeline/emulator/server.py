@@ -24,6 +24,9 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.dispatch = dispatch
         super().__init__(address, Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up mid-answer are normal here; stay quiet rather than print."""
+
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
