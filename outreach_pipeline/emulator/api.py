@@ -194,15 +194,24 @@ class ApiEndpoints:
         value: str,
         key: str,
     ) -> None:
+        if name in stream.to_one and operator == "id":
+            try:
+                targets = frozenset(int(v) for v in value.split(","))
+            except ValueError as error:
+                raise BadRequest(key, f"filter[{name}][id] takes integer ids.") from error
+            related = self.store.related_ids(stream.path, name, targets)
+            selection.ids = related if selection.ids is None else selection.ids & related
+            return
         if name not in SORTABLE or not _has(stream, name):
             raise BadRequest(key, f"{stream.path} cannot be filtered by {name!r}.")
         if operator is not None and operator not in _NEW_SYNTAX:
             raise BadRequest(key, f"Unknown filter operator {operator!r}.")
         if name == "id" and operator is None and ".." not in value:
             try:
-                selection.ids = frozenset(int(v) for v in value.split(","))
+                listed = frozenset(int(v) for v in value.split(","))
             except ValueError as error:
                 raise BadRequest(key, "filter[id] takes integer ids.") from error
+            selection.ids = listed if selection.ids is None else selection.ids & listed
             return
         parse = _int_value if name == "id" else _timestamp_ms
         low, high = selection.ranges.get(name, (None, None))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ import orjson
 
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.emulator.clock import Clock, iso_ms
-from outreach_pipeline.emulator.population import sizes
+from outreach_pipeline.emulator.population import OWNERS, sizes
 from outreach_pipeline.emulator.records import RecordFactory, mix, salt
 
 ID_BITS = 32
@@ -222,6 +222,26 @@ class RecordStore:
 
     def ids(self, path: str) -> list[int]:
         return list(self.table(path).live_ids())
+
+    def related_ids(self, path: str, rel: str, targets: frozenset[int]) -> frozenset[int]:
+        """Ids of live ``path`` records whose to-one ``rel`` points at one of ``targets``.
+
+        Owned records (a prospect's mailings) are found by arithmetic; other relationships
+        are resolved record by record.
+        """
+        table = self.table(path)
+        owner = self.factory.ownership.get(path) if OWNERS.get(path, ("",))[0] == rel else None
+        if owner is not None:
+            generated = {i for t in targets for i in owner.children_of(t)} - table.changed.keys()
+            candidates: Iterable[int] = table.changed.keys()
+        else:
+            generated, candidates = set(), table.live_ids()
+        found = {
+            i
+            for i in candidates
+            if table.exists(i) and self._content(table, i).to_one.get(rel) in targets
+        }
+        return frozenset((generated - table.deleted) | found)
 
     def counts(self) -> dict[str, int]:
         return {path: table.last_id - len(table.deleted) for path, table in self.tables.items()}

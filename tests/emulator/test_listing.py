@@ -218,3 +218,21 @@ def test_timestamps_have_milliseconds_and_zulu(client: httpx.Client) -> None:
     stamp = updated_at(client.get("/prospects").json()["data"][0])
     assert len(stamp) == 24 and stamp.endswith("Z") and stamp[19] == "."
     assert iso_ms(0) == "1970-01-01T00:00:00.000Z"
+
+
+def test_relationship_filters_and_related_links(emulator: Emulator, client: httpx.Client) -> None:
+    prospect = client.get("/prospects/5").json()["data"]
+    related = prospect["relationships"]["mailings"]["links"]["related"]
+    mailings = client.get(related).json()["data"]
+    assert mailings and {m["relationships"]["prospect"]["data"]["id"] for m in mailings} == {5}
+    expected = [
+        r["id"]
+        for r in emulator.data.records("tasks")
+        if (r["relationships"]["account"]["data"] or {}).get("id") in (1, 2)
+    ]
+    tasks = all_pages(client, "tasks", **{"filter[account][id]": "1,2"})
+    assert [t["id"] for t in tasks] == expected and expected
+    created = emulator.data.create("mailings", {"subject": "Hi"}, {"prospect": 5})
+    emulator.data.update("mailings", mailings[0]["id"], {}, {"prospect": 6})
+    now = [m["id"] for m in client.get(related).json()["data"]]
+    assert created["id"] in now and mailings[0]["id"] not in now
