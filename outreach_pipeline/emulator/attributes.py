@@ -30,8 +30,15 @@ def _prospect_last(d: Draft) -> str:
 
 
 def _own_email(d: Draft) -> str:
-    company = d.factory.company(d.rels.get("account"))
+    company = d.factory.company(d.account_id())
     return fake.email(_prospect_first(d), _prospect_last(d), fake.domain_of(company))
+
+
+def _listed_email(d: Draft) -> str:
+    """A prospect's first email address is its work address, later ones personal."""
+    if d.position_in_owner("emailAddresses") == 0:
+        return _own_email(d)
+    return fake.email(_prospect_first(d), _prospect_last(d), "personal-mail.example.com")
 
 
 def _user_name(d: Draft) -> str:
@@ -109,9 +116,9 @@ SHARED: dict[str, Builder] = {
 
 PER_STREAM: dict[str, dict[str, Builder]] = {
     "prospects": {
-        "firstName": lambda d: d.first_name("prospects", d.id),
-        "lastName": lambda d: d.last_name("prospects", d.id),
-        "name": lambda d: f"{d.first_name('prospects', d.id)} {d.last_name('prospects', d.id)}",
+        "firstName": _prospect_first,
+        "lastName": _prospect_last,
+        "name": lambda d: f"{_prospect_first(d)} {_prospect_last(d)}",
         "emails": lambda d: [_own_email(d)],
         "company": lambda d: d.factory.company(d.rels.get("account")),
         "occupation": _choice(fake.TITLES),
@@ -181,17 +188,17 @@ PER_STREAM: dict[str, dict[str, Builder]] = {
     },
     "sequenceStates": {"state": _choice(SEQUENCE_STATE_STATES)},
     "emailAddresses": {
-        "email": _own_email,
-        "emailType": _choice(("work", "personal")),
+        "email": _listed_email,
+        "emailType": lambda d: "personal" if d.position_in_owner("emailAddresses") else "work",
         "status": _choice(("Verified", "Unverified", "Bounced")),
-        "order": lambda d: d.id % 3,
+        "order": lambda d: d.position_in_owner("emailAddresses"),
     },
     "phoneNumbers": {
         "number": lambda d: fake.phone(d.rng),
         "rawNumber": lambda d: fake.phone(d.rng),
         "phoneType": _choice(("work", "mobile", "home")),
         "countryCode": lambda d: "US",
-        "order": lambda d: d.id % 3,
+        "order": lambda d: d.position_in_owner("phoneNumbers"),
     },
     "events": {
         "name": _choice(

@@ -41,6 +41,7 @@ def salt(text: str) -> int:
 class Draft:
     """A record being generated: what attribute builders may look at."""
 
+    path: str
     id: int
     created_ms: int
     updated_ms: int
@@ -64,7 +65,22 @@ class Draft:
         return self.between() if self.rng.random() < share else None
 
     def prospect_id(self) -> int | None:
+        if self.path == "prospects":
+            return self.id
         return self.rels.get("prospect") or self.rels.get("primaryProspect")
+
+    def account_id(self) -> int | None:
+        """The record's account, or its prospect's when it has no account of its own."""
+        account = self.rels.get("account")
+        if account is None:
+            account = self.factory.ownership["prospects"].parent_of(self.prospect_id() or 0)
+        return account
+
+    def position_in_owner(self, path: str) -> int:
+        """0 for the first record its owner has in ``path``, 1 for the second, ..."""
+        ownership = self.factory.ownership[path]
+        siblings = ownership.children_of(ownership.parent_of(self.id) or 0)
+        return self.id - siblings.start if siblings else 0
 
     def first_name(self, path: str, record_id: int | None) -> str:
         return self.factory.first_name(path, record_id)
@@ -76,6 +92,9 @@ class Draft:
 Builder = Callable[[Draft], Any]
 Resolver = Callable[[int, dict[str, int | None]], int | None]
 
+# Relationships never left empty, beyond the owning ones and users' owners/creators: other
+# records derive from them (a mailing's sequence is its sequence state's sequence).
+_ALWAYS_SET = {("sequenceStates", "sequence")}
 # Relationship targets resolved first, so later ones can follow them.
 _RESOLVE_ORDER = ("prospect", "account", "user", "sequenceState", "sequence", "sequenceStep")
 
@@ -179,7 +198,10 @@ class RecordFactory:
                 return choices[mix(self.seed, record_id) % len(choices)]
 
             return step_of_sequence
-        always = target == "users" and rel in ("owner", "creator", "updater", "user")
+        always = (target == "users" and rel in ("owner", "creator", "updater", "user")) or (
+            path,
+            rel,
+        ) in _ALWAYS_SET
         size = self.sizes[target]
         seed, null_salt, pick_salt = self.seed, salt(rel), salt(path + "." + rel)
 
@@ -197,7 +219,7 @@ class RecordFactory:
     ) -> dict[str, Any]:
         template, builders = self._attribute_plans[path]
         rng = random.Random(mix(self.seed, self._salts[path], record_id))
-        draft = Draft(record_id, created_ms, updated_ms, rng, rels, self)
+        draft = Draft(path, record_id, created_ms, updated_ms, rng, rels, self)
         values = dict(template)
         for name, build in builders:
             values[name] = build(draft)

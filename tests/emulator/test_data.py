@@ -77,9 +77,18 @@ def test_relationships_agree_with_each_other(emulator: Emulator) -> None:
     user = emulator.data.resource("users", user_id)["relationships"]
     assert mailing["mailbox"]["data"] == user["mailbox"]["data"]
     email_ids = [e["id"] for e in prospect["emailAddresses"]["data"]]
-    for email_id in email_ids:
-        owner = emulator.data.resource("emailAddresses", email_id)["relationships"]["prospect"]
-        assert owner["data"]["id"] == prospect_id
+    for order, email_id in enumerate(email_ids):
+        address = emulator.data.resource("emailAddresses", email_id)
+        assert address["relationships"]["prospect"]["data"]["id"] == prospect_id
+        assert address["attributes"]["order"] == order
+    work_email = emulator.data.resource("emailAddresses", email_ids[0])["attributes"]["email"]
+    assert emulator.data.resource("prospects", prospect_id)["attributes"]["emails"] == [work_email]
+    state_id = mailing["sequenceState"]["data"]["id"]
+    state = emulator.data.resource("sequenceStates", state_id)["relationships"]
+    assert state["prospect"]["data"] == mailing["prospect"]["data"]
+    assert mailing["sequence"]["data"] == state["sequence"]["data"]
+    step = emulator.data.resource("sequenceSteps", mailing["sequenceStep"]["data"]["id"])
+    assert step["relationships"]["sequence"]["data"] == mailing["sequence"]["data"]
 
 
 def test_attributes_look_real(emulator: Emulator) -> None:
