@@ -1,14 +1,63 @@
-"""`outreach-pipeline sql`: not built yet (see the project's open issues)."""
+"""`outreach-pipeline sql "SELECT ..."`: query the landing read-only and print a table.
+
+It opens the DuckDB file read-only, waiting while a sync holds it for a batch, so it can run
+while a sync is under way. Views in the main schema (``prospects``, ``accounts``, ...) hold
+the current, non-deleted rows; ``outreach.*`` the raw tables and ``outreach.sync_runs``.
+"""
+
+from __future__ import annotations
 
 import argparse
+from typing import Any
+
+import duckdb
 
 from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.commands.sync import format_table
+from outreach_pipeline.landing import DatabaseBusy, connect
+from outreach_pipeline.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("sql", help="(not built yet)")
+    parser = subparsers.add_parser(
+        "sql",
+        help="run a read-only SQL query on the landing",
+        description="Open OUTREACH_DUCKDB_PATH read-only, run QUERY and print the rows.",
+    )
+    parser.add_argument("query", help='e.g. "SELECT count(*) FROM prospects"')
+    parser.add_argument("--max-rows", type=int, default=100, help="rows printed (default 100)")
+    parser.add_argument("--max-width", type=int, default=60, help="characters per cell")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserFacingError("'sql' is not built yet")
+    settings = load_settings()
+    if not settings.duckdb_path.is_file():
+        raise UserFacingError(
+            f"no database at {settings.duckdb_path}; run 'outreach-pipeline sync' first"
+        )
+    try:
+        con = connect(settings.duckdb_path, read_only=True, lock_timeout=30)
+    except DatabaseBusy as error:
+        raise UserFacingError(str(error)) from error
+    try:
+        cursor = con.execute(args.query)
+        if cursor.description is None:
+            return 0
+        header = [d[0] for d in cursor.description]
+        rows = cursor.fetchmany(args.max_rows + 1)
+    except duckdb.Error as error:
+        raise UserFacingError(str(error).splitlines()[0]) from error
+    finally:
+        con.close()
+    shown = [[_cell(v, args.max_width) for v in row] for row in rows[: args.max_rows]]
+    print(format_table(header, shown), end="")
+    more = " (more not shown)" if len(rows) > args.max_rows else ""
+    print(f"({len(shown)} row{'s' if len(shown) != 1 else ''}{more})")
+    return 0
+
+
+def _cell(value: Any, width: int) -> str:
+    text = "NULL" if value is None else str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"

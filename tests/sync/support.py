@@ -3,7 +3,7 @@ object pointing at an emulator, and the comparison of the landing with the emula
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable
+from collections.abc import Callable, Generator, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -108,8 +108,18 @@ def assert_landing_equals_emulator(
     emu: Emulator, db_path: Path, streams: Iterable[Stream] | None = None
 ) -> None:
     """Every stream, every id, every value: the landing holds exactly the emulator's data."""
+    assert_landing_equals(emu.data.records, db_path, streams)
+
+
+def assert_landing_equals(
+    records_of: Callable[[str], list[dict[str, Any]]],
+    db_path: Path,
+    streams: Iterable[Stream] | None = None,
+) -> None:
+    """As :func:`assert_landing_equals_emulator`, with ``records_of(path)`` giving the
+    API's current resources (e.g. read from an emulator in another process)."""
     for stream in streams if streams is not None else catalog().values():
-        resources = {int(r["id"]): r for r in emu.data.records(stream.path)}
+        resources = {int(r["id"]): r for r in records_of(stream.path)}
         stored = stored_rows(db_path, stream)
         missing = sorted(resources.keys() - stored.keys())
         extra = sorted(stored.keys() - resources.keys())

@@ -1,0 +1,36 @@
+"""Fixtures for sync tests: a landing path and a one-call sync against an emulator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from outreach_pipeline.client import RateBudget, RetryPolicy
+from outreach_pipeline.emulator import Emulator
+from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
+from tests.sync.support import emulator_auth, settings_for
+
+# Retries without long pauses, so fault tests stay fast.
+QUICK_RETRY = RetryPolicy(attempts=8, initial_wait=0.01, max_wait=0.05)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "landing.duckdb"
+
+
+@pytest.fixture
+def sync(db_path: Path) -> Callable[..., list[StreamResult]]:
+    """``sync(emu, streams=None, **run_sync_kwargs)`` into ``db_path``; a fresh budget each."""
+
+    def run(emu: Emulator, streams: Any = None, **kwargs: Any) -> list[StreamResult]:
+        kwargs.setdefault("auth", emulator_auth(emu))
+        kwargs.setdefault("budget", RateBudget())
+        kwargs.setdefault("retry", QUICK_RETRY)
+        kwargs.setdefault("options", SyncOptions())
+        return run_sync(settings_for(emu, db_path), streams, **kwargs)
+
+    return run

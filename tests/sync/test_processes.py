@@ -1,0 +1,82 @@
+"""The sync as a separate process: killed at random points, and read from while it runs."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.sync.processes import ROOT, EmulatorProcess, sync_process
+from tests.sync.support import assert_landing_equals
+
+
+@pytest.fixture
+def emulator_process() -> Iterator[EmulatorProcess]:
+    emulator = EmulatorProcess("--seed", "3", "--scale", "2000")
+    yield emulator
+    emulator.stop()
+
+
+def _kill_and_rerun(emulator: EmulatorProcess, db_path: Path, kills: int, seed: int) -> None:
+    rng = random.Random(seed)
+    token = emulator.token()
+    for _ in range(kills):
+        # Small batches, so kills land between committed batches of one stream too.
+        child = sync_process(emulator, db_path, token, "--batch-rows", "500")
+        time.sleep(rng.uniform(0.3, 3.0))
+        child.kill()
+        child.wait()
+    finished = sync_process(emulator, db_path, token, "--sweep-deletes")
+    out, err = finished.communicate(timeout=120)
+    assert finished.returncode == 0, err
+    assert "total" in out
+    assert_landing_equals(emulator.records, db_path)
+
+
+def test_killed_syncs_resume_without_loss_or_duplicates(emulator_process, tmp_path: Path):
+    _kill_and_rerun(emulator_process, tmp_path / "landing.duckdb", kills=3, seed=11)
+
+
+@pytest.mark.slow
+def test_twenty_kills(emulator_process, tmp_path: Path):
+    _kill_and_rerun(emulator_process, tmp_path / "landing.duckdb", kills=20, seed=12)
+
+
+READER = """
+import sys, time, duckdb
+deadline = time.time() + float(sys.argv[2])
+ok = busy = 0
+while time.time() < deadline:
+    try:
+        with duckdb.connect(sys.argv[1], read_only=True) as con:
+            con.execute("SELECT count(*) FROM information_schema.tables").fetchall()
+        ok += 1
+    except duckdb.Error:
+        busy += 1
+    time.sleep(0.01)
+print(ok, busy)
+"""
+
+
+def test_a_concurrent_reader_does_not_fail_the_sync(emulator_process, tmp_path: Path):
+    db_path = tmp_path / "landing.duckdb"
+    token = emulator_process.token()
+    first = sync_process(emulator_process, db_path, token, "--streams", "users")
+    assert first.wait(timeout=60) == 0
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(db_path), "6"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    child = sync_process(emulator_process, db_path, token)
+    out, err = child.communicate(timeout=120)
+    reads, _ = reader.communicate(timeout=30)
+    assert child.returncode == 0, err
+    assert int(reads.split()[0]) > 0, "the reader never got in"
+    assert_landing_equals(emulator_process.records, db_path)
