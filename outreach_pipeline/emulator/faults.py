@@ -9,11 +9,21 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from outreach_pipeline.emulator.messages import Response, api_error, text_response
+
 T = TypeVar("T")
-ERROR_STATUSES = (500, 502, 503)
+# What a failing gateway or backend answers, by status.
+INJECTED_ERRORS: dict[int, Callable[[], Response]] = {
+    500: lambda: api_error(500, "internalServerError", "Internal Server Error", "Injected fault."),
+    502: lambda: text_response(
+        502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"
+    ),
+    503: lambda: text_response(503, "no healthy upstream"),
+}
 
 
 @dataclass
@@ -26,6 +36,8 @@ class FaultSettings:
     truncate_rate: float = 0.0  # full Content-Length sent, body cut short, connection closed
     # stream path -> largest page[size] served; above it a 502, as Outreach does for mailings
     page_size_limits: dict[str, int] = field(default_factory=dict)
+    # > 0: every /api request answers 503 scheduledServerMaintenance with this Retry-After
+    maintenance_retry_after: int = 0
     shuffle_pages: bool = False  # records within a page come out of order
     ignore_upper_bound: bool = False  # filter[...]=A..B acts as A..inf
     # statuses (429 or 503) answered by the next token requests, one each, in order
@@ -70,17 +82,28 @@ class Faults:
         with self._lock:
             return self._rng.random() < share
 
-    def should_drop(self) -> bool:
-        return self._chance(self.settings.drop_rate)
-
     def should_truncate(self) -> bool:
         return self._chance(self.settings.truncate_rate)
 
-    def error_status(self) -> int | None:
-        if not self._chance(self.settings.error_rate):
-            return None
-        with self._lock:
-            return self._rng.choice(ERROR_STATUSES)
+    def intercept(self) -> tuple[str, Response] | None:
+        """(fault kind, answer) when a fault answers this /api request instead of the API."""
+        if self._chance(self.settings.drop_rate):
+            return "dropped", Response(0, drop=True)
+        retry_after = self.settings.maintenance_retry_after
+        if retry_after > 0:
+            response = api_error(
+                503,
+                "scheduledServerMaintenance",
+                "Scheduled Server Maintenance",
+                "The API is down for scheduled maintenance.",
+            )
+            response.headers.append(("Retry-After", str(retry_after)))
+            return "maintenance", response
+        if self._chance(self.settings.error_rate):
+            with self._lock:
+                status = self._rng.choice(sorted(INJECTED_ERRORS))
+            return f"error_{status}", INJECTED_ERRORS[status]()
+        return None
 
     def page_size_limit(self, path: str) -> int | None:
         return self.settings.page_size_limits.get(path)

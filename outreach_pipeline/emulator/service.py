@@ -16,7 +16,7 @@ from outreach_pipeline.emulator.config import EmulatorConfig
 from outreach_pipeline.emulator.data import RecordStore
 from outreach_pipeline.emulator.faults import Faults
 from outreach_pipeline.emulator.grants import Grants
-from outreach_pipeline.emulator.messages import Request, Response, api_error, text_response
+from outreach_pipeline.emulator.messages import Request, Response, api_error
 from outreach_pipeline.emulator.oauth import OAuthEndpoints
 from outreach_pipeline.emulator.ratelimit import RateLimiter
 from outreach_pipeline.emulator.s2s import S2SEndpoint
@@ -29,13 +29,6 @@ ADMIN_PREFIX = "/_emulator/"
 # How often the serving loop checks for shutdown: short, so tests stop emulators quickly.
 SHUTDOWN_POLL_SECONDS = 0.02
 _S2S_PATH = re.compile(r"/api/app/installs/([^/]+)/actions/accessToken$")
-_INJECTED_ERRORS = {
-    500: lambda: api_error(500, "internalServerError", "Internal Server Error", "Injected fault."),
-    502: lambda: text_response(
-        502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"
-    ),
-    503: lambda: text_response(503, "no healthy upstream"),
-}
 
 
 class Emulator:
@@ -164,13 +157,11 @@ class Emulator:
         return response
 
     def _api_with_faults(self, request: Request, resource_path: str) -> Response:
-        if self.faults.should_drop():
-            self._stats.fault("dropped")
-            return Response(0, drop=True)
-        status = self.faults.error_status()
-        if status is not None:
-            self._stats.fault(f"error_{status}")
-            return _INJECTED_ERRORS[status]()
+        intercepted = self.faults.intercept()
+        if intercepted is not None:
+            kind, response = intercepted
+            self._stats.fault(kind)
+            return response
         response = self._api.handle(request, resource_path)
         if self.faults.should_truncate():
             self._stats.fault("truncated")

@@ -96,3 +96,11 @@ def test_faults_count_in_stats(emulator: Emulator, client: httpx.Client) -> None
     emulator.faults.set(error_rate=1.0)
     client.get("/users")
     assert sum(emulator.stats["faults"].values()) == 1
+
+
+def test_scheduled_maintenance(emulator: Emulator, client: httpx.Client) -> None:
+    emulator.faults.set(maintenance_retry_after=30)
+    response = client.get("/users")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert response.json()["errors"][0]["id"] == "scheduledServerMaintenance"
