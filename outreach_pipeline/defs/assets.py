@@ -1,0 +1,176 @@
+"""One asset per catalog stream, generated from the catalog.
+
+All stream assets share one subsettable step: the sync engine fetches the selected streams in
+parallel (sharing one rate budget) and writes them through one DuckDB writer, and the step
+runs in the DuckDB pool so only one step at a time writes the file. Selecting one asset, a
+subset or all of them in the UI runs just those streams.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+from duckdb import DuckDBPyConnection
+
+from outreach_pipeline.catalog import Stream, catalog
+from outreach_pipeline.defs.checks import asset_key, check_specs, data_checks, timestamp_column
+from outreach_pipeline.defs.resources import OutreachResource
+from outreach_pipeline.landing import SCHEMA, columns, table_name
+from outreach_pipeline.sync import StreamResult
+
+GROUP = "outreach"
+DUCKDB_POOL = "duckdb_writer"
+FULL_REFRESH_TAG = "outreach/full_refresh"
+REAUTH_HINT = "run `outreach-pipeline auth login` to authorize again"
+PREVIEW_ROWS = 5
+PREVIEW_COLUMNS = 4
+
+# Transient trouble (network, 5xx beyond the client's own retries, a locked file) gets the
+# step retried a few times; a grant needing reauthorization is raised without retries.
+TRANSIENT_RETRY = dg.RetryPolicy(
+    max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+class SyncConfig(dg.Config):
+    full_refresh: bool = False
+    """Fetch everything again, ignoring the saved cursors (also: tag outreach/full_refresh=true)."""
+    sweep_deletes: bool = False
+    """Also list every id and mark rows deleted in Outreach as deleted."""
+
+
+def table_schema(stream: Stream) -> dg.TableSchema:
+    data = [
+        dg.TableColumn(c.name, c.sql_type, description=f"{c.source} {c.api_name}")
+        for c in columns(stream)
+    ]
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                "id", "BIGINT", constraints=dg.TableColumnConstraints(nullable=False, unique=True)
+            ),
+            *data,
+            dg.TableColumn("_extra", "JSON", description="attributes the catalog does not know"),
+            dg.TableColumn("_synced_at", "TIMESTAMP", description="when the row was written"),
+            dg.TableColumn("_deleted_at", "TIMESTAMP", description="set by the delete sweep"),
+        ]
+    )
+
+
+def stream_spec(stream: Stream) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=asset_key(stream),
+        group_name=GROUP,
+        kinds={"outreach", "duckdb"},
+        description=stream.summary,
+        metadata={
+            "outreach/scope": stream.scope,
+            "outreach/path": f"/api/v2/{stream.path}",
+            "outreach/cursor": stream.cursor or "none (full reload)",
+            "dagster/column_schema": table_schema(stream),
+            "dagster/table_name": f"{SCHEMA}.{stream.table}",
+        },
+    )
+
+
+STREAMS = catalog()
+
+
+def markdown_preview(con: DuckDBPyConnection, stream: Stream) -> str:
+    """The newest rows, a few columns wide, as a markdown table."""
+    names = ["id", *(c.name for c in columns(stream)[:PREVIEW_COLUMNS])]
+    newest = timestamp_column(stream)
+    if newest and newest not in names:
+        names.append(newest)
+    order = f'"{newest}" DESC NULLS LAST, id DESC' if newest else "_synced_at DESC, id DESC"
+    quoted = ", ".join(f'"{n}"' for n in names)
+    rows = con.execute(
+        f"SELECT {quoted} FROM {table_name(stream)} WHERE _deleted_at IS NULL "
+        f"ORDER BY {order} LIMIT {PREVIEW_ROWS}"
+    ).fetchall()
+
+    def cell(value: object) -> str:
+        text = "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= 40 else text[:39] + "…"
+
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def stream_metadata(
+    con: DuckDBPyConnection, stream: Stream, result: StreamResult
+) -> dict[str, Any]:
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE _deleted_at IS NULL), count(*) FILTER "
+        f"(WHERE _deleted_at IS NOT NULL) FROM {table_name(stream)}"
+    ).fetchone()
+    live, deleted = row if row else (0, 0)
+    return {
+        "dagster/row_count": dg.MetadataValue.int(live),
+        "rows_marked_deleted": dg.MetadataValue.int(deleted),
+        "records_inserted": result.records_inserted,
+        "records_updated": result.records_updated,
+        "records_deleted": result.records_deleted,
+        "requests": result.requests,
+        "pages": result.pages,
+        "rate_limit_remaining": result.rate_limit_remaining,
+        "cursor_before": result.cursor_before,
+        "cursor_after": result.cursor_after,
+        "duration_s": dg.MetadataValue.float(round(result.duration_s, 3)),
+        "preview": dg.MetadataValue.md(markdown_preview(con, stream)),
+    }
+
+
+def _sync(
+    outreach: OutreachResource, streams: list[Stream], duckdb_path: str, full: bool, sweep: bool
+) -> list[StreamResult]:
+    """The sync, with a grant needing a human turned into an immediate, non-retried failure."""
+    from outreach_pipeline.auth import ReauthorizationRequired
+
+    try:
+        return outreach.sync(streams, duckdb_path, full_refresh=full, sweep_deletes=sweep)
+    except ReauthorizationRequired as error:
+        raise dg.Failure(
+            description=f"The Outreach grant needs reauthorization: {error}; {REAUTH_HINT}.",
+            allow_retries=False,
+        ) from None
+
+
+@dg.multi_asset(
+    name="outreach_streams",
+    specs=[stream_spec(s) for s in STREAMS.values()],
+    check_specs=[spec for s in STREAMS.values() for spec in check_specs(s)],
+    can_subset=True,
+    pool=DUCKDB_POOL,
+    retry_policy=TRANSIENT_RETRY,
+)
+def outreach_streams(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    outreach: OutreachResource,
+    duckdb: DuckDBResource,
+) -> Iterator[dg.MaterializeResult]:
+    """Sync the selected Outreach streams into DuckDB, then check what landed."""
+    streams = [s for s in STREAMS.values() if asset_key(s) in context.selected_asset_keys]
+    full = config.full_refresh or context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
+    started_at = datetime.now(UTC).replace(tzinfo=None)
+    results = _sync(outreach, streams, duckdb.database, full, config.sweep_deletes)
+    checks = set(context.selected_asset_check_keys)
+    with duckdb.get_connection() as con:
+        for stream, result in zip(streams, results, strict=True):
+            if not result.ok:
+                continue
+            yield dg.MaterializeResult(
+                asset_key=asset_key(stream),
+                metadata=stream_metadata(con, stream, result),
+                check_results=list(data_checks(con, stream, started_at, checks)),
+            )
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(results)} streams failed",
+            metadata={r.stream: r.error or "" for r in failed},
+        )

@@ -1,0 +1,136 @@
+"""Dagster resources: configuration only. The work is done by the plain-Python layers.
+
+``OutreachResource`` holds where Outreach is and who may call it (secrets arrive as
+``EnvVar``, resolved at run time and never shown in the UI); ``get_auth`` hands out the
+refreshing ``httpx.Auth`` of the auth layer, built once per resource instance, and ``sync``
+runs the sync engine with it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import dagster as dg
+import httpx
+from dagster_duckdb import DuckDBResource
+from pydantic import Field, PrivateAttr
+
+from outreach_pipeline.catalog import Stream
+from outreach_pipeline.client import RateBudget
+from outreach_pipeline.settings import (
+    DEFAULT_API_URL,
+    DEFAULT_DUCKDB_PATH,
+    DEFAULT_OAUTH_URL,
+    DEFAULT_REDIRECT_URI,
+    DEFAULT_TOKEN_STORE,
+    Settings,
+    load_settings,
+)
+from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
+
+
+class OutreachResource(dg.ConfigurableResource):
+    """The Outreach API and the OAuth grant the pipeline reads it with."""
+
+    client_id: str = Field(description="The OAuth app's client id (OUTREACH_CLIENT_ID).")
+    client_secret: str = Field(
+        description="The OAuth app's client secret (OUTREACH_CLIENT_SECRET)."
+    )
+    client_kind: str = Field(
+        default="production",
+        description="Whether the app credentials are `production` or `development` ones.",
+    )
+    api_url: str = Field(default=DEFAULT_API_URL, description="REST base URL (…/api/v2).")
+    oauth_url: str = Field(default=DEFAULT_OAUTH_URL, description="OAuth base URL (…/oauth).")
+    redirect_uri: str = Field(
+        default=DEFAULT_REDIRECT_URI, description="The redirect URI registered for the app."
+    )
+    token_store_path: str = Field(
+        default=DEFAULT_TOKEN_STORE, description="Where the grant (refresh token) is kept."
+    )
+    token_encryption_key: str | None = Field(
+        default=None, description="Key encrypting the token store at rest, when set."
+    )
+    max_page_size: int = Field(
+        default=1000,
+        description="Upper bound on the page size asked for; streams with smaller catalog "
+        "page sizes keep theirs.",
+    )
+    fetch_concurrency: int = Field(default=4, description="Streams fetched at once within one run.")
+    rate_limit_reserve: int = Field(
+        default=2,
+        description="Requests of the user's hourly budget this pipeline never spends: the "
+        "share left for other tools using the same grant.",
+    )
+
+    _auth: httpx.Auth | None = PrivateAttr(default=None)
+
+    def settings(self, duckdb_path: str | Path = DEFAULT_DUCKDB_PATH) -> Settings:
+        """Validated settings, as the command line would read them from the environment."""
+        env = {
+            "OUTREACH_CLIENT_ID": self.client_id,
+            "OUTREACH_CLIENT_SECRET": self.client_secret,
+            "OUTREACH_CLIENT_KIND": self.client_kind,
+            "OUTREACH_API_URL": self.api_url,
+            "OUTREACH_OAUTH_URL": self.oauth_url,
+            "OUTREACH_REDIRECT_URI": self.redirect_uri,
+            "OUTREACH_TOKEN_STORE": self.token_store_path,
+            "OUTREACH_TOKEN_ENCRYPTION_KEY": self.token_encryption_key or "",
+            "OUTREACH_DUCKDB_PATH": str(duckdb_path),
+        }
+        return load_settings(env=env, dotenv=None)
+
+    def get_auth(self) -> httpx.Auth:
+        """The grant's refreshing auth (built on first use, then reused by this instance)."""
+        if self._auth is None:
+            from outreach_pipeline.auth import build_auth
+
+            self._auth = build_auth(self.settings())
+        return self._auth
+
+    def sync(
+        self,
+        streams: Sequence[Stream],
+        duckdb_path: str,
+        *,
+        full_refresh: bool = False,
+        sweep_deletes: bool = False,
+    ) -> list[StreamResult]:
+        """Sync ``streams`` into ``duckdb_path``, fetching up to ``fetch_concurrency`` at once."""
+        return run_sync(
+            self.settings(duckdb_path),
+            [replace(s, page_size=min(s.page_size, self.max_page_size)) for s in streams],
+            full_refresh=full_refresh,
+            sweep_deletes=sweep_deletes,
+            auth=self.get_auth(),
+            options=SyncOptions(concurrency=self.fetch_concurrency),
+            budget=RateBudget(reserve=self.rate_limit_reserve),
+        )
+
+
+def _optional_env(name: str) -> dg.EnvVar | str | None:
+    """``EnvVar(name)`` when the variable is set (its value is read at run time), else None."""
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+def outreach_from_env() -> OutreachResource:
+    """The resource as configured by the ``OUTREACH_*`` variables (or ``.env``).
+
+    Secrets stay ``EnvVar``s; non-secret settings fall back to the command line's defaults."""
+    return OutreachResource(
+        client_id=dg.EnvVar("OUTREACH_CLIENT_ID"),
+        client_secret=dg.EnvVar("OUTREACH_CLIENT_SECRET"),
+        client_kind=os.environ.get("OUTREACH_CLIENT_KIND") or "production",
+        api_url=os.environ.get("OUTREACH_API_URL") or DEFAULT_API_URL,
+        oauth_url=os.environ.get("OUTREACH_OAUTH_URL") or DEFAULT_OAUTH_URL,
+        redirect_uri=os.environ.get("OUTREACH_REDIRECT_URI") or DEFAULT_REDIRECT_URI,
+        token_store_path=os.environ.get("OUTREACH_TOKEN_STORE") or DEFAULT_TOKEN_STORE,
+        token_encryption_key=_optional_env("OUTREACH_TOKEN_ENCRYPTION_KEY"),
+    )
+
+
+def duckdb_from_env() -> DuckDBResource:
+    return DuckDBResource(database=os.environ.get("OUTREACH_DUCKDB_PATH") or DEFAULT_DUCKDB_PATH)

@@ -1,0 +1,62 @@
+"""Nightly sync of every stream, and the weekly delete sweep.
+
+Both fire in ``OUTREACH_SCHEDULE_TIMEZONE`` (an IANA name, default UTC), read when the code
+location loads.
+"""
+
+from __future__ import annotations
+
+import os
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dagster as dg
+
+from outreach_pipeline.defs.assets import GROUP, outreach_streams
+from outreach_pipeline.settings import SettingsError
+
+TIMEZONE_VARIABLE = "OUTREACH_SCHEDULE_TIMEZONE"
+NIGHTLY_CRON = "0 2 * * *"
+WEEKLY_SWEEP_CRON = "0 4 * * 0"
+
+
+def schedule_timezone() -> str:
+    name = os.environ.get(TIMEZONE_VARIABLE, "").strip() or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(TIMEZONE_VARIABLE, f"unknown time zone {name!r}") from None
+    return name
+
+
+nightly_job = dg.define_asset_job(
+    "outreach_nightly",
+    selection=dg.AssetSelection.groups(GROUP),
+    description="Bring every Outreach stream up to date.",
+)
+
+sweep_job = dg.define_asset_job(
+    "outreach_delete_sweep",
+    selection=dg.AssetSelection.groups(GROUP),
+    description="Sync every stream and list all ids to mark records deleted in Outreach.",
+    config=dg.RunConfig(ops={outreach_streams.op.name: {"config": {"sweep_deletes": True}}}),
+)
+
+
+def build_schedules() -> list[dg.ScheduleDefinition]:
+    timezone = schedule_timezone()
+    return [
+        dg.ScheduleDefinition(
+            name="outreach_nightly_schedule",
+            job=nightly_job,
+            cron_schedule=NIGHTLY_CRON,
+            execution_timezone=timezone,
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+        ),
+        dg.ScheduleDefinition(
+            name="outreach_weekly_delete_sweep",
+            job=sweep_job,
+            cron_schedule=WEEKLY_SWEEP_CRON,
+            execution_timezone=timezone,
+            default_status=dg.DefaultScheduleStatus.RUNNING,
+        ),
+    ]
