@@ -26,7 +26,7 @@ from outreach_pipeline.emulator.data import (
     Selection,
     UnknownRecord,
 )
-from outreach_pipeline.emulator.faults import Faults
+from outreach_pipeline.emulator.faults import INJECTED_ERRORS, Faults
 from outreach_pipeline.emulator.grants import AccessToken, Grants
 from outreach_pipeline.emulator.messages import (
     JSONAPI,
@@ -121,11 +121,12 @@ class ApiEndpoints:
         selection, count, fields = self._selection(request, stream)
         limit = self.faults.page_size_limit(stream.path)
         if limit is not None and selection.size > limit:
-            return Response(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+            return INJECTED_ERRORS[502]()
         table = self.store.table(stream.path)
         picked, more = table.select(selection)
         ids = self.faults.shuffled([record_id for record_id, _ in picked])
-        parts = [self._rendered(stream, i, fields) for i in ids]
+        # A record deleted since the selection is left out, as a live API would.
+        parts = [part for i in ids if (part := self._rendered(stream, i, fields)) is not None]
         document = [b'{"data":[', b",".join(parts), b"]"]
         if picked:
             links = {"first": self._url(request, stream, None)}
@@ -140,10 +141,14 @@ class ApiEndpoints:
         document += [b',"meta":', orjson.dumps(meta), b"}"]
         return Response(200, b"".join(document), JSONAPI, records=len(parts))
 
-    def _rendered(self, stream: Stream, record_id: int, fields: frozenset[str] | None) -> bytes:
-        if fields is None:
-            return self.store.resource_bytes(stream.path, record_id)
-        if fields <= {"id"}:
+    def _rendered(
+        self, stream: Stream, record_id: int, fields: frozenset[str] | None
+    ) -> bytes | None:
+        """The record's bytes (sparse when ``fields`` says so); None if it is gone."""
+        if fields is not None and fields <= {"id"}:
+            if not self.store.table(stream.path).exists(record_id):
+                return None
+            # Cheap on purpose: id-only listings are how deletes are found, over whole streams.
             return orjson.dumps(
                 {
                     "type": stream.jsonapi_type,
@@ -151,7 +156,13 @@ class ApiEndpoints:
                     "links": {"self": f"{self.store.api_url}/{stream.path}/{record_id}"},
                 }
             )
-        full = orjson.loads(self.store.resource_bytes(stream.path, record_id))
+        try:
+            serialized = self.store.resource_bytes(stream.path, record_id)
+        except UnknownRecord:
+            return None
+        if fields is None:
+            return serialized
+        full = orjson.loads(serialized)
         full["attributes"] = {k: v for k, v in full["attributes"].items() if k in fields}
         full["relationships"] = {k: v for k, v in full["relationships"].items() if k in fields}
         return orjson.dumps(full)
