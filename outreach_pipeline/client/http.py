@@ -95,6 +95,7 @@ class JsonApiClient:
         max_connections: int = 16,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.budget = budget
@@ -109,6 +110,7 @@ class JsonApiClient:
             ),
             headers={"Accept": JSONAPI},
             follow_redirects=False,
+            transport=transport,
         )
 
     def close(self) -> None:

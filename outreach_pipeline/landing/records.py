@@ -10,6 +10,7 @@ API name, together with attributes the catalog does not know.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from outreach_pipeline.landing.schema import Column, columns
 
 _INT64 = (-(2**63), 2**63 - 1)
 _EXACT_FLOAT_INT = 2**53
+_DECIMAL = re.compile(r"-?[0-9]{1,19}")
 
 
 class BadRecord(ValueError):
@@ -156,11 +158,10 @@ def convert_column(values: list[Any], kind: AttributeType) -> tuple[pa.Array, li
 
 def record_id(raw: Any) -> int:
     """Outreach ids are integers; a numeric string (``"12"``) is read as one."""
-    if type(raw) is int:
-        return raw
-    if type(raw) is str and raw.strip().lstrip("-").isdigit():
-        return int(raw)
-    raise BadRecord(f"resource id {raw!r} is not an integer")
+    value = int(raw) if type(raw) is str and _DECIMAL.fullmatch(raw) else raw
+    if type(value) is not int or not _INT64[0] <= value <= _INT64[1]:
+        raise BadRecord(f"resource id {raw!r} is not a 64-bit integer")
+    return value
 
 
 def _linked_id(relationship: Any) -> Any:

@@ -7,7 +7,7 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outreach_pipeline.landing.records import cursor_max
+from outreach_pipeline.landing.records import cursor_max, format_cursor
 
 
 class BatchBuffer:
@@ -30,6 +30,11 @@ class BatchBuffer:
             newest = cursor_max(page, self.cursor_column)
             if newest is not None and (self.newest is None or newest > self.newest):
                 self.newest = newest
+
+    def take_newest(self) -> str | None:
+        """The largest cursor value added since the last call, in Outreach's form."""
+        newest, self.newest = self.newest, None
+        return format_cursor(newest) if newest is not None else None
 
     @property
     def full(self) -> bool:

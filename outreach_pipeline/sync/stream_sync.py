@@ -22,7 +22,6 @@ from outreach_pipeline.landing import (
     RecordConverter,
     StreamState,
     WriteCounts,
-    format_cursor,
     load_state,
     record_run,
     replace_from_stage,
@@ -141,6 +140,8 @@ def _fetch_and_land(
     url: str | None = state.resume_url if resuming else first_page_url(client, stream, start_cursor)
     newest_in_run = state.resume_cursor if resuming else None
     synced_at = utc_now()
+    # A load from no cursor sees every record there is: deletes are counted from its start.
+    baseline = started_at if start_cursor is None else None
     while url is not None:
         try:
             page = client.fetch_page(url, shrink_on_bad_gateway=True)
@@ -151,24 +152,30 @@ def _fetch_and_land(
                 url = first_page_url(client, stream, start_cursor)
                 newest_in_run = None
                 continue
-            raise StreamFailed(f"stream {stream.path}: page {error.url}: {error.problem}") from None
-        resuming = False
-        result.requests += page.requests
-        result.pages += 1
-        if page.rate_limit_remaining is not None:
-            result.rate_limit_remaining = page.rate_limit_remaining
-        try:
-            buffer.add(converter.convert(page.document.resources, synced_at))
-        except BadRecord as error:
-            raise StreamFailed(f"stream {stream.path}: page {page.url}: {error}") from None
-        url = page.document.next_url
-        if buffer.full or url is None:
-            if buffer.newest is not None:
-                newest_in_run = _later(newest_in_run, format_cursor(buffer.newest))
-                buffer.newest = None
-            # A load from no cursor saw every record there was: deletes are counted from here.
-            baseline = started_at if start_cursor is None else None
-            state = _commit(stream, database, buffer, state, url, newest_in_run, result, baseline)
+            failure = f"stream {stream.path}: page {error.url}: {error.problem}"
+        else:
+            resuming = False
+            result.requests += page.requests
+            result.pages += 1
+            if page.rate_limit_remaining is not None:
+                result.rate_limit_remaining = page.rate_limit_remaining
+            try:
+                buffer.add(converter.convert(page.document.resources, synced_at))
+            except BadRecord as error:
+                failure = f"stream {stream.path}: page {page.url}: {error}"
+            else:
+                url = page.document.next_url
+                if buffer.full or url is None:
+                    newest_in_run = _later(newest_in_run, buffer.take_newest())
+                    state = _commit(
+                        stream, database, buffer, state, url, newest_in_run, result, baseline
+                    )
+                continue
+        # Keep what was read before the failing page; a rerun resumes at that page.
+        if stream.incremental:
+            newest_in_run = _later(newest_in_run, buffer.take_newest())
+            _commit(stream, database, buffer, state, url, newest_in_run, result, baseline)
+        raise StreamFailed(failure)
     return state
 
 

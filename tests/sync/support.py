@@ -96,6 +96,8 @@ def row_differences(stream: Stream, resource: dict[str, Any], stored: dict[str, 
         else:
             data = (relationships.get(column.api_name) or {}).get("data")
             expected_id = data["id"] if data else None
+            if isinstance(expected_id, str) and expected_id.isdigit():
+                expected_id = int(expected_id)  # ids as strings are read as numbers
             if stored[column.name] != expected_id:
                 differences[column.name] = (expected_id, stored[column.name])
     for name in attributes.keys() - stream.attributes.keys():

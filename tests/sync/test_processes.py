@@ -75,7 +75,7 @@ def test_a_concurrent_reader_does_not_fail_the_sync(emulator_process, tmp_path: 
         cwd=ROOT,
     )
     child = sync_process(emulator_process, db_path, token)
-    out, err = child.communicate(timeout=120)
+    _, err = child.communicate(timeout=120)
     reads, _ = reader.communicate(timeout=30)
     assert child.returncode == 0, err
     assert int(reads.split()[0]) > 0, "the reader never got in"

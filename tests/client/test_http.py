@@ -1,0 +1,103 @@
+"""The client's retries, waits and page-size halving, against scripted answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from outreach_pipeline.client import FetchError, JsonApiClient, RateBudget, RetryPolicy
+
+API = "https://api.test/api/v2"
+OK = b'{"data": [{"id": 1}]}'
+
+
+def client_for(
+    answer: Callable[[httpx.Request], httpx.Response], waits: list[float]
+) -> JsonApiClient:
+    """A client whose waits are recorded in ``waits`` and move a fake clock instead."""
+    now = [1_800_000_000.0]
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    def clock() -> float:
+        return now[0]
+
+    return JsonApiClient(
+        API,
+        httpx.Auth(),
+        RateBudget(clock=clock, sleep=lambda seconds: None),
+        retry=RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.02),
+        sleep=sleep,
+        clock=clock,
+        transport=httpx.MockTransport(answer),
+    )
+
+
+def scripted(*responses: httpx.Response) -> Callable[[httpx.Request], httpx.Response]:
+    queue = list(responses)
+    return lambda request: queue.pop(0)
+
+
+def test_429_waits_as_long_as_retry_after_says():
+    waits: list[float] = []
+    client = client_for(
+        scripted(
+            httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, content=OK)
+        ),
+        waits,
+    )
+    page = client.fetch_page(f"{API}/users")
+    assert page.requests == 2 and waits == [7.0]
+
+
+def test_5xx_and_bad_bodies_are_retried_then_reported():
+    waits: list[float] = []
+    client = client_for(
+        scripted(
+            httpx.Response(500),
+            httpx.Response(200, content=b'{"data": [{"id"'),
+            httpx.Response(503),
+            httpx.Response(200, content=OK),
+        ),
+        waits,
+    )
+    assert client.fetch_page(f"{API}/users").requests == 4
+    failing = client_for(lambda request: httpx.Response(500), [])
+    with pytest.raises(FetchError, match="HTTP 500"):
+        failing.fetch_page(f"{API}/users")
+
+
+def test_dropped_connections_are_retried():
+    calls = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        if len(calls) == 1:
+            raise httpx.RemoteProtocolError("peer closed connection", request=request)
+        return httpx.Response(200, content=OK)
+
+    assert client_for(answer, []).fetch_page(f"{API}/users").requests == 2
+
+
+def test_client_errors_are_not_retried():
+    client = client_for(scripted(httpx.Response(404, content=b"{}")), [])
+    with pytest.raises(FetchError) as failure:
+        client.fetch_page(f"{API}/users")
+    assert failure.value.status == 404
+
+
+def test_502_halves_the_page_size():
+    def answer(request: httpx.Request) -> httpx.Response:
+        size = int(request.url.params["page[size]"])
+        return httpx.Response(502) if size > 300 else httpx.Response(200, content=OK)
+
+    waits: list[float] = []
+    page = client_for(answer, waits).fetch_page(
+        f"{API}/mailings?page[size]=1000&sort=updatedAt", shrink_on_bad_gateway=True
+    )
+    assert page.page_size == 250 and page.requests == 3 and waits == [0.0, 0.0]
+    assert "sort=updatedAt" in page.url
