@@ -211,7 +211,9 @@ class RecordStore:
         cached = table.cache.get(record_id)
         if cached is None:
             version = table.version
-            cached = orjson.dumps(self.resource(path, record_id))
+            # Copied to an exact-size object: orjson's own result keeps its over-allocated
+            # buffer, which more than doubled resident memory with every record cached.
+            cached = bytes(memoryview(orjson.dumps(self.resource(path, record_id))))
             if table.version == version:
                 table.cache[record_id] = cached
         return cached
