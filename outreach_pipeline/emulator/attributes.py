@@ -48,7 +48,9 @@ def _user_name(d: Draft) -> str:
 def _mailing_html(d: Draft) -> str:
     return d.once(
         "html",
-        lambda d: fake.email_html(d.rng, _prospect_first(d), _user_name(d), d.rng.randint(3, 8)),
+        lambda d: fake.email_html(
+            d.rng, _prospect_first(d), _user_name(d), fake.number(d.rng, 3, 8)
+        ),
     )
 
 
@@ -62,23 +64,23 @@ def _delivered(d: Draft) -> str | None:
 
 
 def _mailing_state(d: Draft) -> str:
-    return d.rng.choice(MAILING_STATES)
+    return fake.pick(d.rng, MAILING_STATES)
 
 
 def _task_state(d: Draft) -> str:
-    return d.rng.choice(("complete", "incomplete"))
+    return fake.pick(d.rng, ("complete", "incomplete"))
 
 
 def _city(d: Draft) -> tuple[str, str | None, str]:
-    return d.rng.choice(fake.CITIES)
+    return fake.pick(d.rng, fake.CITIES)
 
 
 def _choice(options: tuple[Any, ...]) -> Builder:
-    return lambda d: d.rng.choice(options)
+    return lambda d: fake.pick(d.rng, options)
 
 
 def _counter(high: int) -> Builder:
-    return lambda d: d.rng.randint(0, high)
+    return lambda d: fake.number(d.rng, 0, high)
 
 
 def _name_list(names: str) -> Builder:
@@ -139,8 +141,8 @@ PER_STREAM: dict[str, dict[str, Builder]] = {
         "domain": lambda d: fake.domain_of(d.factory.company(d.id)),
         "websiteUrl": lambda d: "https://" + fake.domain_of(d.factory.company(d.id)),
         "industry": _choice(fake.INDUSTRIES),
-        "numberOfEmployees": lambda d: d.rng.choice((12, 45, 180, 650, 2400, 12000)),
-        "locality": lambda d: d.rng.choice(fake.CITIES)[0],
+        "numberOfEmployees": lambda d: fake.pick(d.rng, (12, 45, 180, 650, 2400, 12000)),
+        "locality": lambda d: fake.pick(d.rng, fake.CITIES)[0],
     },
     "users": {
         "firstName": lambda d: d.first_name("users", d.id),
@@ -205,13 +207,13 @@ PER_STREAM: dict[str, dict[str, Builder]] = {
             ("mailing_opened", "mailing_delivered", "prospect_updated", "call_completed")
         ),
         "eventAt": lambda d: iso_ms(d.created_ms),
-        "payload": lambda d: {"source": "emulator", "weight": d.rng.randint(1, 5)},
-        "requestCity": lambda d: d.rng.choice(fake.CITIES)[0] if d.rng.random() < 0.3 else None,
+        "payload": lambda d: {"source": "emulator", "weight": fake.number(d.rng, 1, 5)},
+        "requestCity": lambda d: fake.pick(d.rng, fake.CITIES)[0] if d.rng.random() < 0.3 else None,
     },
     "opportunities": {
         "name": lambda d: f"{d.factory.company(d.rels.get('account'))} - {fake.words(d.rng, 1, 2)}",
-        "amount": lambda d: d.rng.randint(5, 500) * 1000,
-        "probability": lambda d: d.rng.choice((10, 25, 50, 75, 90)),
+        "amount": lambda d: fake.number(d.rng, 5, 500) * 1000,
+        "probability": lambda d: fake.pick(d.rng, (10, 25, 50, 75, 90)),
         "currencyType": lambda d: "USD",
         "closeDate": lambda d: d.between(),
         "trashedAt": lambda d: iso_ms(d.updated_ms) if d.id % 41 == 0 else None,
@@ -225,7 +227,7 @@ PER_STREAM: dict[str, dict[str, Builder]] = {
     "sequenceSteps": {
         "stepType": _choice(("auto_email", "manual_email", "call", "task")),
         "order": lambda d: (d.id - 1) % 5 + 1,
-        "interval": lambda d: d.rng.choice((0, 86400, 172800, 259200)),
+        "interval": lambda d: fake.pick(d.rng, (0, 86400, 172800, 259200)),
     },
     "stages": {
         "name": _name_list("Cold,Approaching,Replied,Interested,Meeting,Qualified,Won,Lost")
@@ -266,7 +268,7 @@ def _by_type(name: str, kind: AttributeType) -> Builder | None:
     if kind == "integer":
         if name.endswith("Count"):
             return _counter(12)
-        return lambda d: d.rng.randint(0, 1000) if d.rng.random() < 0.4 else None
+        return lambda d: fake.number(d.rng, 0, 1000) if d.rng.random() < 0.4 else None
     if kind == "number":
         return lambda d: round(d.rng.random() * 100, 2) if d.rng.random() < 0.5 else None
     if kind == "string":

@@ -6,10 +6,15 @@ Everything takes a ``random.Random`` so the caller decides determinism.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from typing import TypeVar
 
 
 def _listed(text: str, separator: str | None = None) -> tuple[str, ...]:
     return tuple(text.split(separator))
+
+
+T = TypeVar("T")
 
 
 FIRST_NAMES = _listed(
@@ -88,12 +93,22 @@ SENTENCES = _listed(
 )
 
 
+def pick(rng: random.Random, options: Sequence[T]) -> T:
+    """``rng.choice`` without its rejection sampling (a large share of generation time)."""
+    return options[int(rng.random() * len(options))]
+
+
+def number(rng: random.Random, low: int, high: int) -> int:
+    """``number(rng, low, high)``, the fast way (see :func:`pick`)."""
+    return low + int(rng.random() * (high - low + 1))
+
+
 def person_name(rng: random.Random) -> tuple[str, str]:
-    return rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    return pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES)
 
 
 def company(rng: random.Random) -> str:
-    return f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}"
+    return f"{pick(rng, COMPANY_WORDS)} {pick(rng, COMPANY_SUFFIXES)}"
 
 
 def domain_of(company_name: str) -> str:
@@ -105,15 +120,15 @@ def email(first: str, last: str, domain: str) -> str:
 
 
 def phone(rng: random.Random) -> str:
-    return f"+1 {rng.randint(200, 989)}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}"
+    return f"+1 {number(rng, 200, 989)}-{number(rng, 200, 999)}-{number(rng, 1000, 9999)}"
 
 
 def words(rng: random.Random, low: int = 2, high: int = 5) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high)))
+    return " ".join(pick(rng, WORDS) for _ in range(number(rng, low, high)))
 
 
 def paragraph(rng: random.Random, low: int = 2, high: int = 4) -> str:
-    return " ".join(rng.choice(SENTENCES) for _ in range(rng.randint(low, high)))
+    return " ".join(pick(rng, SENTENCES) for _ in range(number(rng, low, high)))
 
 
 def email_html(rng: random.Random, first_name: str, sender: str, paragraphs: int) -> str:
