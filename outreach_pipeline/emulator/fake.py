@@ -103,14 +103,6 @@ def number(rng: random.Random, low: int, high: int) -> int:
     return low + int(rng.random() * (high - low + 1))
 
 
-def person_name(rng: random.Random) -> tuple[str, str]:
-    return pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES)
-
-
-def company(rng: random.Random) -> str:
-    return f"{pick(rng, COMPANY_WORDS)} {pick(rng, COMPANY_SUFFIXES)}"
-
-
 def domain_of(company_name: str) -> str:
     return company_name.lower().replace(" ", "") + ".example.com"
 

@@ -114,6 +114,7 @@ class RecordFactory:
         self._children = {path: self._plan_to_many(s) for path, s in self.streams.items()}
         self._attribute_plans = {path: attribute_plan(s) for path, s in self.streams.items()}
         self._salts = {path: salt(path) for path in self.streams}
+        self._pick_salts: dict[tuple[str, str], int] = {}
 
     # -- relationships ---------------------------------------------------------------------
 
@@ -121,7 +122,10 @@ class RecordFactory:
         """A deterministic choice of 1..among for ``rel`` of record ``path/record_id``."""
         if among <= 0:
             return None
-        return 1 + mix(self.seed, salt(path + "." + rel), record_id) % among
+        key = (path, rel)
+        if key not in self._pick_salts:
+            self._pick_salts[key] = salt(f"{path}.{rel}")
+        return 1 + mix(self.seed, self._pick_salts[key], record_id) % among
 
     def to_one(self, path: str, record_id: int) -> dict[str, int | None]:
         resolved: dict[str, int | None] = {}
@@ -198,17 +202,15 @@ class RecordFactory:
                 return choices[mix(self.seed, record_id) % len(choices)]
 
             return step_of_sequence
-        always = (target == "users" and rel in ("owner", "creator", "updater", "user")) or (
-            path,
-            rel,
-        ) in _ALWAYS_SET
+        owner_like = target == "users" and rel in ("owner", "creator", "updater", "user")
+        always = owner_like or (path, rel) in _ALWAYS_SET
         size = self.sizes[target]
-        seed, null_salt, pick_salt = self.seed, salt(rel), salt(path + "." + rel)
+        seed, null_salt = self.seed, salt(rel)
 
         def chosen(record_id: int, resolved: dict[str, int | None]) -> int | None:
             if not always and mix(seed, null_salt, record_id) % 4 == 0:
                 return None
-            return 1 + mix(seed, pick_salt, record_id) % size if size else None
+            return self.pick(path, record_id, rel, size)
 
         return chosen
 
