@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -236,3 +237,16 @@ def test_relationship_filters_and_related_links(emulator: Emulator, client: http
     emulator.data.update("mailings", mailings[0]["id"], {}, {"prospect": 6})
     now = [m["id"] for m in client.get(related).json()["data"]]
     assert created["id"] in now and mailings[0]["id"] not in now
+
+
+def test_concurrent_readers_each_get_their_whole_stream(emulator: Emulator) -> None:
+    paths = ["prospects", "mailings", "tasks", "events", "calls", "emailAddresses"]
+
+    def read(path: str) -> list[int]:
+        with api_client(emulator) as client:
+            return [r["id"] for r in all_pages(client, path, **{"page[size]": 100})]
+
+    with ThreadPoolExecutor(max_workers=len(paths)) as pool:
+        results = dict(zip(paths, pool.map(read, paths), strict=True))
+    for path in paths:
+        assert results[path] == emulator.data.ids(path), path
