@@ -159,6 +159,9 @@ class RecordFactory:
         return [(rel, self._resolver(stream.path, rel, target)) for rel, target in rels]
 
     def _resolver(self, path: str, rel: str, target_type: str) -> Resolver:
+        """How one to-one relationship gets its id; the most specific rule wins: the owner,
+        then ids that follow from the owner (its account, its user's mailbox, its sequence
+        state's sequence...), then a deterministic pick (a quarter left empty)."""
         target = self.path_of_type.get(target_type)
         if target is None or rel.startswith("trashed"):
             return lambda record_id, resolved: None

@@ -1,4 +1,8 @@
-"""Counters of what the emulator served, for tests and benchmarks to read."""
+"""Counters of what the emulator served, for tests and benchmarks to read.
+
+``pages_served`` counts answers that carried records (listing pages and single records);
+``records_served`` the records in them.
+"""
 
 from __future__ import annotations
 
