@@ -1,0 +1,30 @@
+"""OAuth grant lifecycle and S2S tokens for the Outreach API, as an ``httpx.Auth``.
+
+Modules: ``grant`` (the stored record), ``token_store`` (+ ``encryption``), ``oauth`` (authorize
+URL, code exchange, refresh), ``retry`` (bounded tenacity retries of token requests),
+``token_manager`` (proactive and 401-driven refresh across processes), ``s2s`` (app JWT
+exchange), ``tokens`` + ``httpx_auth`` (the ``httpx.Auth``), ``build`` (``build_auth``),
+``login`` (browser authorization), ``identity`` (who authorized), ``health`` (grant health for
+``auth status`` and alerting), ``errors``.
+"""
+
+from outreach_pipeline.auth.build import build_auth
+from outreach_pipeline.auth.errors import (
+    AuthError,
+    AuthorizationFailed,
+    ReauthorizationRequired,
+    TokenEndpointUnavailable,
+)
+from outreach_pipeline.auth.health import GrantHealth, grant_health
+from outreach_pipeline.auth.s2s import unreachable_streams
+
+__all__ = [
+    "AuthError",
+    "AuthorizationFailed",
+    "GrantHealth",
+    "ReauthorizationRequired",
+    "TokenEndpointUnavailable",
+    "build_auth",
+    "grant_health",
+    "unreachable_streams",
+]
