@@ -182,9 +182,15 @@ class ApiEndpoints:
     ) -> tuple[Selection, bool, frozenset[str] | None]:
         selection = Selection(size=_page_size(request.param("page[size]")))
         sort = request.param("sort") or "id"
-        selection.descending = sort.startswith("-")
-        selection.sort_field = sort.lstrip("-")
-        if selection.sort_field not in SORTABLE or not _has(stream, selection.sort_field):
+        primary, *tie_breakers = sort.split(",")
+        selection.descending = primary.startswith("-")
+        selection.sort_field = primary.lstrip("-")
+        # Ties are always broken by id, so "updatedAt,id" means the same as "updatedAt".
+        if (
+            selection.sort_field not in SORTABLE
+            or not _has(stream, selection.sort_field)
+            or any(key.lstrip("-") != "id" for key in tie_breakers)
+        ):
             raise BadRequest("sort", f"{stream.path} cannot be sorted by {sort!r}.")
         for key, value in request.query:
             if match := _FILTER.match(key):

@@ -166,8 +166,15 @@ def test_sort_orders_across_pages(client: httpx.Client, sort: str) -> None:
     assert len({r["id"] for r in records}) == 200
 
 
+def test_id_as_a_second_sort_key_is_accepted(client: httpx.Client) -> None:
+    plain = client.get("/prospects", params={"sort": "updatedAt"}).json()["data"]
+    with_id = client.get("/prospects", params={"sort": "updatedAt,id"}).json()["data"]
+    assert with_id == plain
+
+
 def test_unknown_sort_or_filter_is_refused(client: httpx.Client) -> None:
     assert client.get("/prospects", params={"sort": "firstName"}).status_code == 400
+    assert client.get("/prospects", params={"sort": "updatedAt,firstName"}).status_code == 400
     assert client.get("/prospects", params={"filter[firstName]": "Ada"}).status_code == 400
 
 
