@@ -1,0 +1,44 @@
+"""Fixtures of the auth tests: an emulator with both credential pairs and a loopback redirect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from outreach_pipeline.emulator import Emulator
+from outreach_pipeline.settings import Settings
+from tests.auth.auth_support import (
+    DEV_CLIENT_ID,
+    DEV_CLIENT_SECRET,
+    PASTE_REDIRECT_URI,
+    emulator_env,
+    free_port,
+    settings_from,
+)
+
+
+@pytest.fixture
+def redirect_uri() -> str:
+    return f"http://127.0.0.1:{free_port()}/callback"
+
+
+@pytest.fixture
+def oauth_emulator(make_emulator: Callable[..., Emulator], redirect_uri: str) -> Emulator:
+    return make_emulator(
+        redirect_uris=(redirect_uri, PASTE_REDIRECT_URI),
+        dev_client_id=DEV_CLIENT_ID,
+        dev_client_secret=DEV_CLIENT_SECRET,
+        rate_limit=10**9,
+    )
+
+
+@pytest.fixture
+def env(oauth_emulator: Emulator, tmp_path: Path, redirect_uri: str) -> dict[str, str]:
+    return emulator_env(oauth_emulator, tmp_path / "data" / "grant.json", redirect_uri)
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return settings_from(env)
