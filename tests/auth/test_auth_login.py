@@ -41,6 +41,11 @@ def with_state(url: str, state: str) -> str:
     return urlunsplit(parts._replace(query=urlencode({**query, "state": state})))
 
 
+def shown_url(shown: list[str]) -> str:
+    """The authorize URL among what the login showed."""
+    return next(line for text in shown for line in text.splitlines() if line.startswith("http"))
+
+
 def run_login(settings: Settings, **overrides: object) -> object:
     arguments: dict[str, object] = {
         "kind": None,
@@ -62,7 +67,7 @@ def test_login_in_the_browser_stores_a_working_grant(
     stored = open_token_store(settings).load()
     assert stored == grant and stored is not None
     assert stored.credential_kind == "production" and stored.scopes == tuple(SCOPES)
-    url = next(line for text in shown for line in text.splitlines() if line.startswith("http"))
+    url = shown_url(shown)
     query = dict(parse_qsl(urlsplit(url).query))
     assert query["scope"] == "prospects.read users.read" and "%20" in url
     assert query["state"].startswith("production.")
@@ -117,8 +122,7 @@ class PastingStdin(io.StringIO):
         self.rewrite = rewrite
 
     def readline(self, size: int | None = -1) -> str:
-        url = next(line for text in self.shown for line in text.splitlines() if line.startswith("http"))
-        redirected = httpx.get(url).headers["location"]
+        redirected = httpx.get(shown_url(self.shown)).headers["location"]
         return self.rewrite(redirected) + "\n"
 
 
@@ -141,9 +145,7 @@ def test_a_refusal_on_the_consent_page_is_reported(
         return f"{PASTE_REDIRECT_URI}?{urlencode({'error': 'access_denied', 'state': state})}"
 
     with pytest.raises(AuthorizationFailed, match="access_denied"):
-        run_login(
-            settings, show=shown.append, stdin=PastingStdin(shown, denied), open_browser=None
-        )
+        run_login(settings, show=shown.append, stdin=PastingStdin(shown, denied), open_browser=None)
 
 
 def test_the_command_without_a_browser_completes_when_the_url_is_opened(
