@@ -18,8 +18,6 @@ from outreach_pipeline.auth.grant import TokenResponse
 from outreach_pipeline.auth.retry import TokenRetryPolicy, send_with_retries, transient_answer
 from outreach_pipeline.settings import Credentials, Secret
 
-TOKEN_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-
 
 class TokenRequestRefused(AuthError):
     """The token endpoint refused the grant or code (HTTP 400): retrying will not help."""
@@ -81,8 +79,8 @@ class OAuthClient:
             **form,
         }
 
-        def attempt() -> TokenResponse:
-            with httpx.Client(timeout=TOKEN_TIMEOUT) as http:
+        def attempt(timeout: httpx.Timeout) -> TokenResponse:
+            with httpx.Client(timeout=timeout) as http:
                 response = http.post(f"{self.oauth_url}/token", data=data)
             transient = transient_answer(response)
             if transient is not None:

@@ -26,6 +26,11 @@ class TokenRetryPolicy:
     attempts: int = 5
     initial_wait: float = 0.5
     max_wait: float = 10.0
+    # Seconds one attempt may take (read timeout); connecting gets at most 10 s.
+    attempt_timeout: float = 30.0
+
+    def timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.attempt_timeout, connect=min(10.0, self.attempt_timeout))
 
 
 class TransientTokenFailure(Exception):
@@ -46,9 +51,9 @@ def transient_answer(response: httpx.Response) -> TransientTokenFailure | None:
 
 
 def send_with_retries(
-    name: str, attempt: Callable[[], T], policy: TokenRetryPolicy | None = None
+    name: str, attempt: Callable[[httpx.Timeout], T], policy: TokenRetryPolicy | None = None
 ) -> T:
-    """Run ``attempt`` until it returns, raises a final error, or the attempts run out.
+    """Run ``attempt(timeout)`` until it returns, raises a final error, or attempts run out.
 
     httpx transport errors are turned into :class:`TransientTokenFailure` by type name only:
     their text and request may hold form bodies, so they are never chained.
@@ -64,7 +69,7 @@ def send_with_retries(
 
     def guarded() -> T:
         try:
-            return attempt()
+            return attempt(policy.timeout())
         except httpx.TransportError as error:
             raise TransientTokenFailure(type(error).__name__) from None
 

@@ -26,7 +26,6 @@ from outreach_pipeline.settings import S2SSettings, Secret, Settings
 
 APP_TOKEN_LIFETIME = 3600
 DEFAULT_RENEW_MARGIN = 300.0
-EXCHANGE_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
 def load_private_key(path: Path) -> rsa.RSAPrivateKey:
@@ -102,10 +101,10 @@ class S2STokens:
         raise S2STokenRefused("the API refused a fresh S2S access token (HTTP 401)")
 
     def _exchange(self) -> None:
-        def attempt() -> tuple[Secret, float]:
+        def attempt(timeout: httpx.Timeout) -> tuple[Secret, float]:
             started = self.clock()
             bearer = app_jwt(self._key, self.s2s.guid, started)
-            with httpx.Client(timeout=EXCHANGE_TIMEOUT) as http:
+            with httpx.Client(timeout=timeout) as http:
                 response = http.post(
                     self.exchange_url, headers={"Authorization": f"Bearer {bearer.reveal()}"}
                 )
