@@ -1,0 +1,47 @@
+"""One process of the concurrent-refresh test: requests through the shared grant until a deadline.
+
+Settings come from the ``OUTREACH_*`` environment; prints one JSON line of counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import Counter
+
+import httpx
+
+from outreach_pipeline.auth import AuthError, build_auth
+from outreach_pipeline.settings import load_settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--start-at", type=float, required=True, help="epoch seconds")
+    parser.add_argument("--seconds", type=float, required=True)
+    args = parser.parse_args()
+    settings = load_settings(dotenv=None)
+    auth = build_auth(settings)
+    statuses: Counter[int] = Counter()
+    errors: Counter[str] = Counter()
+    time.sleep(max(0.0, args.start_at - time.time()))
+    deadline = args.start_at + args.seconds
+    with httpx.Client(auth=auth, timeout=30) as client:
+        while time.time() < deadline:
+            try:
+                response = client.get(f"{settings.api_url}/users", params={"page[size]": 1})
+                statuses[response.status_code] += 1
+            except (AuthError, httpx.HTTPError) as error:
+                errors[type(error).__name__] += 1
+    report = {
+        "requests": sum(statuses.values()) + sum(errors.values()),
+        "statuses": {str(k): v for k, v in statuses.items()},
+        "errors": dict(errors),
+        "refreshes": getattr(auth, "tokens").refreshes,  # noqa: B009
+    }
+    print(json.dumps(report), flush=True)
+
+
+if __name__ == "__main__":
+    main()
