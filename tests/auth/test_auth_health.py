@@ -1,0 +1,68 @@
+"""Grant health: the needs-reauthorization flag with reason and time, and the expiry ETAs."""
+
+from __future__ import annotations
+
+from outreach_pipeline.auth import grant_health
+from outreach_pipeline.auth.grant import Grant
+from outreach_pipeline.auth.health import DAY, duration
+from outreach_pipeline.settings import CredentialKind, Secret
+
+GRANTED = 1_800_000_000.0
+
+
+def grant(kind: CredentialKind = "production", refreshed_at: float | None = None) -> Grant:
+    return Grant(
+        access_token=Secret("a"),
+        access_expires_at=GRANTED + 7200,
+        refresh_token=Secret("r"),
+        scopes=("users.read",),
+        credential_kind=kind,
+        granted_at=GRANTED,
+        refreshed_at=refreshed_at,
+    )
+
+
+def test_no_grant_needs_a_login() -> None:
+    health = grant_health(None, GRANTED)
+    assert not health.stored and health.needs_reauthorization
+    assert health.reason == "no grant is stored"
+
+
+def test_a_fresh_production_grant_is_healthy() -> None:
+    health = grant_health(grant(), GRANTED + 60)
+    assert health.stored and not health.needs_reauthorization and health.warnings == ()
+    assert health.development_expires_at is None
+    assert health.refresh_token_expires_at == GRANTED + 14 * DAY
+
+
+def test_a_marked_grant_reports_reason_and_since() -> None:
+    marked = grant().needing_reauthorization("invalid_grant: revoked", GRANTED + 100)
+    health = grant_health(marked, GRANTED + 200)
+    assert health.needs_reauthorization
+    assert (health.reason, health.since) == ("invalid_grant: revoked", GRANTED + 100)
+
+
+def test_development_grants_warn_before_the_weekly_expiry() -> None:
+    development = grant("development", refreshed_at=GRANTED + 5 * DAY)
+    assert grant_health(development, GRANTED + DAY).warnings == ()
+    health = grant_health(development, GRANTED + 6 * DAY)
+    assert health.development_expires_at == GRANTED + 7 * DAY
+    assert health.warnings == (
+        "the development-credential grant expires in about 1d 0h 0m (weekly)",
+    )
+    late = grant_health(development, GRANTED + 8 * DAY)
+    assert not late.needs_reauthorization and "past its weekly expiry" in late.warnings[0]
+
+
+def test_an_idle_refresh_token_expires_after_14_days() -> None:
+    idle = grant(refreshed_at=GRANTED + DAY)
+    assert "refresh token expires in 1d" in grant_health(idle, GRANTED + 14 * DAY).warnings[0]
+    dead = grant_health(idle, GRANTED + 16 * DAY)
+    assert dead.needs_reauthorization and dead.since == GRANTED + 15 * DAY
+    assert dead.reason is not None and "14 days" in dead.reason
+
+
+def test_durations_read_well() -> None:
+    assert duration(93784) == "1d 2h 3m"
+    assert duration(59) == "0m"
+    assert duration(3600) == "1h 0m"
