@@ -15,7 +15,7 @@ from outreach_pipeline.auth.errors import (
     ReauthorizationRequired,
     TokenEndpointUnavailable,
 )
-from outreach_pipeline.auth.health import GrantHealth, grant_health
+from outreach_pipeline.auth.health import GrantHealth, grant_health, stored_grant_health
 from outreach_pipeline.auth.s2s import unreachable_streams
 
 __all__ = [
@@ -26,5 +26,6 @@ __all__ = [
     "TokenEndpointUnavailable",
     "build_auth",
     "grant_health",
+    "stored_grant_health",
     "unreachable_streams",
 ]

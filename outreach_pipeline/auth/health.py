@@ -4,10 +4,13 @@ they were issued, so a grant left idle that long dies)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
+from outreach_pipeline.auth.errors import TokenStoreError
 from outreach_pipeline.auth.grant import Grant
-from outreach_pipeline.settings import CredentialKind
+from outreach_pipeline.auth.token_store import open_token_store
+from outreach_pipeline.settings import CredentialKind, Settings
 
 DAY = 24 * 3600
 REFRESH_TOKEN_LIFETIME = 14 * DAY
@@ -76,6 +79,20 @@ def grant_health(
         development_expires_at=development_expiry,
         warnings=tuple(warnings),
     )
+
+
+def stored_grant_health(
+    settings: Settings, now: float | None = None, warn_within: float = DEFAULT_WARNING_WINDOW
+) -> GrantHealth:
+    """The health of the grant in the settings' token store (what an alert sensor checks).
+
+    An unreadable store (corrupt, wrong encryption key) needs a person as much as a dead grant,
+    so it is reported as needing reauthorization with the store's error as the reason."""
+    try:
+        grant = open_token_store(settings).load()
+    except TokenStoreError as error:
+        return GrantHealth(stored=True, needs_reauthorization=True, reason=str(error))
+    return grant_health(grant, time.time() if now is None else now, warn_within)
 
 
 def duration(seconds: float) -> str:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from outreach_pipeline.auth.errors import AuthError
 from outreach_pipeline.auth.grant import Grant
-from outreach_pipeline.auth.health import duration, grant_health
+from outreach_pipeline.auth.health import GrantHealth, duration, grant_health
 from outreach_pipeline.auth.login import DEFAULT_LOGIN_TIMEOUT, login
 from outreach_pipeline.auth.s2s import unreachable_streams
 from outreach_pipeline.auth.token_store import open_token_store
@@ -87,7 +87,7 @@ def run_status(args: argparse.Namespace) -> int:
     health = grant_health(grant, now)
     print(f"Token store: {settings.token_store_path}")
     if grant is not None:
-        _print_grant(grant, now)
+        _print_grant(grant, health, now)
     for warning in health.warnings:
         print(f"Warning: {warning}")
     if health.needs_reauthorization:
@@ -99,7 +99,7 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_grant(grant: Grant, now: float) -> None:
+def _print_grant(grant: Grant, health: GrantHealth, now: float) -> None:
     who = " ".join(
         part
         for part in (
@@ -108,7 +108,6 @@ def _print_grant(grant: Grant, now: float) -> None:
         )
         if part
     )
-    health = grant_health(grant, now)
     print(f"Credentials: {grant.credential_kind}")
     print(f"Authorized by: {who or 'unknown (the token does not name the user)'}")
     print(f"Scopes: {' '.join(grant.scopes)}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from outreach_pipeline.auth import grant_health
+from pathlib import Path
+
+from outreach_pipeline.auth import grant_health, stored_grant_health
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.health import DAY, duration
-from outreach_pipeline.settings import CredentialKind, Secret
+from outreach_pipeline.auth.token_store import open_token_store
+from outreach_pipeline.settings import CredentialKind, Secret, Settings
 
 GRANTED = 1_800_000_000.0
 
@@ -66,3 +69,15 @@ def test_durations_read_well() -> None:
     assert duration(93784) == "1d 2h 3m"
     assert duration(59) == "0m"
     assert duration(3600) == "1h 0m"
+
+
+def test_the_stored_grant_is_checked_from_the_settings(tmp_path: Path) -> None:
+    settings = Settings(token_store_path=tmp_path / "grant.json")
+    assert stored_grant_health(settings).reason == "no grant is stored"
+    open_token_store(settings).save(grant("development"))
+    health = stored_grant_health(settings, now=GRANTED + 60)
+    assert health.stored and not health.needs_reauthorization
+    assert health.development_expires_at == GRANTED + 7 * DAY
+    (tmp_path / "grant.json").write_text("garbage")
+    broken = stored_grant_health(settings)
+    assert broken.needs_reauthorization and "not a readable grant" in (broken.reason or "")
