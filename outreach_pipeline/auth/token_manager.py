@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import NoReturn
 
-from outreach_pipeline.auth.errors import ReauthorizationRequired
+from outreach_pipeline.auth.errors import ReauthorizationRequired, TokenEndpointUnavailable
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.oauth import OAuthClient, TokenRequestRefused
 from outreach_pipeline.auth.token_store import TokenStore
@@ -30,6 +30,9 @@ SHORT_LIFETIME_SHARE = 0.25
 
 
 class TokenManager:
+    """Access tokens of the grant in ``store``, refreshed when less than ``margin`` seconds
+    (or a quarter of a short lifetime) remain; the grant is cached and re-read only to refresh."""
+
     def __init__(
         self,
         store: TokenStore,
@@ -54,7 +57,12 @@ class TokenManager:
         if grant is None:
             grant = self._remember(self._load())
         if self._due(grant):
-            grant, _ = self._replace(grant.access_token, force=False)
+            try:
+                grant, _ = self._replace(grant.access_token, force=False)
+            except TokenEndpointUnavailable as error:
+                if self.clock() >= grant.access_expires_at:
+                    raise
+                log.warning("early refresh failed, the current token still serves: %s", error)
         return grant.access_token
 
     def renew(self, rejected: Secret, force: bool) -> Renewal:

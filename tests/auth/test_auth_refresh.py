@@ -183,6 +183,20 @@ def test_persistent_transient_failures_give_up_without_marking_the_grant(
     assert h.stored().reauthorization is None
 
 
+def test_an_early_refresh_that_fails_keeps_the_current_token_until_it_expires(
+    oauth_emulator: Emulator, settings: Settings, harness: Callable[..., Harness]
+) -> None:
+    store_issued_grant(oauth_emulator, settings)
+    oauth_emulator.faults.set(token_failures=[503] * 10)
+    h = harness()
+    h.clock.offset = 7200 - 200  # due for refresh, not yet expired
+    assert h.get().status_code == 200
+    assert h.manager.refreshes == 0
+    h.clock.offset = 7200
+    with pytest.raises(TokenEndpointUnavailable):
+        h.get()
+
+
 def test_token_endpoint_timeouts_are_retried_then_reported(
     oauth_emulator: Emulator, settings: Settings, harness: Callable[..., Harness]
 ) -> None:
