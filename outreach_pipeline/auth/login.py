@@ -9,6 +9,7 @@ otherwise the user pastes the URL the browser was sent to.
 from __future__ import annotations
 
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -76,8 +77,9 @@ class RedirectListener:
                 """Silent: the request line carries the authorization code."""
 
         host = "127.0.0.1" if parts.hostname == "localhost" else (parts.hostname or "127.0.0.1")
+        server_class = _IPv6HTTPServer if ":" in host else HTTPServer
         try:
-            self.server = HTTPServer((host, parts.port or 80), Handler)
+            self.server = server_class((host, parts.port or 80), Handler)
         except OSError as error:
             raise AuthorizationFailed(
                 f"cannot listen on {host}:{parts.port} for the redirect ({error.strerror})"
@@ -98,6 +100,10 @@ class RedirectListener:
             return dict(self.received)
         finally:
             self.server.server_close()
+
+
+class _IPv6HTTPServer(HTTPServer):
+    address_family = socket.AF_INET6
 
 
 def read_pasted_redirect(stdin: TextIO) -> dict[str, str]:

@@ -15,7 +15,13 @@ import httpx
 import pytest
 
 from outreach_pipeline.auth import AuthorizationFailed, build_auth
-from outreach_pipeline.auth.login import login
+from outreach_pipeline.auth.login import (
+    RedirectListener,
+    is_loopback,
+    kind_of_state,
+    login,
+    new_state,
+)
 from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import Settings
@@ -173,3 +179,21 @@ def test_the_command_without_a_browser_completes_when_the_url_is_opened(
     stored = open_token_store(settings).load()
     assert stored is not None
     assert stored.scopes == ("accounts.read", "prospects.read", "users.read")
+
+
+def test_loopback_detection_and_state_kinds() -> None:
+    assert is_loopback("http://127.0.0.1:8976/callback") and is_loopback("http://[::1]:1/cb")
+    assert is_loopback("http://localhost:8976/callback")
+    assert not is_loopback("https://127.0.0.1/callback") and not is_loopback(PASTE_REDIRECT_URI)
+    assert kind_of_state(new_state("development")) == "development"
+    with pytest.raises(AuthorizationFailed, match="credential kind"):
+        kind_of_state("staging.abc")
+
+
+def test_a_busy_redirect_port_is_a_clear_error(redirect_uri: str) -> None:
+    first = RedirectListener(redirect_uri)
+    try:
+        with pytest.raises(AuthorizationFailed, match="cannot listen on"):
+            RedirectListener(redirect_uri)
+    finally:
+        first.server.server_close()
