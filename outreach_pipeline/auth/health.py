@@ -96,8 +96,10 @@ def stored_grant_health(
 
 
 def duration(seconds: float) -> str:
-    """``93784`` -> ``"1d 2h 3m"``; at least one unit, minutes resolution."""
-    minutes = max(0, int(seconds // 60))
+    """``93784`` -> ``"1d 2h 3m"``; under a minute, seconds (``"42s"``)."""
+    if seconds < 60:
+        return f"{max(0, int(seconds))}s"
+    minutes = int(seconds // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     parts = [f"{days}d"] if days else []

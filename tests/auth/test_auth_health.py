@@ -67,7 +67,8 @@ def test_an_idle_refresh_token_expires_after_14_days() -> None:
 
 def test_durations_read_well() -> None:
     assert duration(93784) == "1d 2h 3m"
-    assert duration(59) == "0m"
+    assert duration(59.9) == "59s"
+    assert duration(-3) == "0s"
     assert duration(3600) == "1h 0m"
 
 
