@@ -8,6 +8,7 @@ the current, non-deleted rows; ``outreach.*`` the raw tables and ``outreach.sync
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -31,30 +32,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    if not settings.duckdb_path.is_file():
-        raise UserFacingError(
-            f"no database at {settings.duckdb_path}; run 'outreach-pipeline sync' first"
-        )
+    print_query(load_settings().duckdb_path, args.query, args.max_rows, args.max_width)
+    return 0
+
+
+def print_query(db_path: Path, query: str, max_rows: int = 100, max_width: int = 60) -> None:
+    """Run ``query`` on the landing opened read-only and print the rows as a table."""
+    if not Path(db_path).is_file():
+        raise UserFacingError(f"no database at {db_path}; run 'outreach-pipeline sync' first")
     try:
-        con = connect(settings.duckdb_path, read_only=True, lock_timeout=30)
+        con = connect(Path(db_path), read_only=True, lock_timeout=30)
     except DatabaseBusy as error:
         raise UserFacingError(str(error)) from error
     try:
-        cursor = con.execute(args.query)
+        cursor = con.execute(query)
         if cursor.description is None:
-            return 0
+            return
         header = [d[0] for d in cursor.description]
-        rows = cursor.fetchmany(args.max_rows + 1)
+        rows = cursor.fetchmany(max_rows + 1)
     except duckdb.Error as error:
         raise UserFacingError(str(error).splitlines()[0]) from error
     finally:
         con.close()
-    shown = [[_cell(v, args.max_width) for v in row] for row in rows[: args.max_rows]]
+    shown = [[_cell(v, max_width) for v in row] for row in rows[:max_rows]]
     print(format_table(header, shown), end="")
-    more = " (more not shown)" if len(rows) > args.max_rows else ""
+    more = " (more not shown)" if len(rows) > max_rows else ""
     print(f"({len(shown)} row{'s' if len(shown) != 1 else ''}{more})")
-    return 0
 
 
 def _cell(value: Any, width: int) -> str:
