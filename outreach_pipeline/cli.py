@@ -48,4 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Under ``python -m outreach_pipeline.cli`` this file runs as ``__main__``, a second copy of
+    # the module: run the imported one so that commands and ``main`` share one UserFacingError.
+    from outreach_pipeline.cli import main as imported_main
+
+    sys.exit(imported_main())
