@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from urllib.parse import quote
 
 import httpx
@@ -271,3 +272,15 @@ def test_transient_token_faults_answer_plain_text_then_recover(emulator: Emulato
     down = refresh(emulator, tokens["refresh_token"])
     assert (down.status_code, down.text) == (503, "no healthy upstream")
     assert refresh(emulator, tokens["refresh_token"]).status_code == 200
+
+
+def test_access_tokens_are_jwts_naming_the_authorizing_user(emulator: Emulator) -> None:
+    body = exchange(emulator, authorization_code(emulator)).json()
+    header, payload, signature = body["access_token"].split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["sub"] == str(emulator.grants.authorizing_user_id)
+    assert claims["exp"] - claims["iat"] == emulator.config.access_token_ttl
+    assert signature
+    forged = ".".join((header, payload, signature[::-1]))
+    answer = httpx.get(emulator.api_url + "/users", headers={"Authorization": f"Bearer {forged}"})
+    assert answer.status_code == 401
