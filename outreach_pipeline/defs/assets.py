@@ -7,13 +7,14 @@ subset or all of them in the UI runs just those streams.
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
+from outreach_pipeline.auth import ReauthorizationRequired
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.defs.checks import asset_key, check_specs, data_checks, timestamp_column
 from outreach_pipeline.defs.resources import OutreachResource
@@ -22,13 +23,16 @@ from outreach_pipeline.sync import StreamResult
 
 GROUP = "outreach"
 DUCKDB_POOL = "duckdb_writer"
-FULL_REFRESH_TAG = "outreach/full_refresh"
-REAUTH_HINT = "run `outreach-pipeline auth login` to authorize again"
 PREVIEW_ROWS = 5
 PREVIEW_COLUMNS = 4
 
 # Transient trouble (network, 5xx beyond the client's own retries, a locked file) gets the
 # step retried a few times; a grant needing reauthorization is raised without retries.
+# The nightly sync keeps every stream under a day old: warn when one is 36 hours old,
+# fail after three missed nights.
+FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=72), warn_window=timedelta(hours=36)
+)
 TRANSIENT_RETRY = dg.RetryPolicy(
     max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
@@ -36,7 +40,7 @@ TRANSIENT_RETRY = dg.RetryPolicy(
 
 class SyncConfig(dg.Config):
     full_refresh: bool = False
-    """Fetch everything again, ignoring the saved cursors (also: tag outreach/full_refresh=true)."""
+    """Fetch everything again, ignoring the saved cursors."""
     sweep_deletes: bool = False
     """Also list every id and mark rows deleted in Outreach as deleted."""
 
@@ -65,6 +69,7 @@ def stream_spec(stream: Stream) -> dg.AssetSpec:
         group_name=GROUP,
         kinds={"outreach", "duckdb"},
         description=stream.summary,
+        freshness_policy=FRESHNESS,
         metadata={
             "outreach/scope": stream.scope,
             "outreach/path": f"/api/v2/{stream.path}",
@@ -128,13 +133,11 @@ def _sync(
     outreach: OutreachResource, streams: list[Stream], duckdb_path: str, full: bool, sweep: bool
 ) -> list[StreamResult]:
     """The sync, with a grant needing a human turned into an immediate, non-retried failure."""
-    from outreach_pipeline.auth import ReauthorizationRequired
-
     try:
         return outreach.sync(streams, duckdb_path, full_refresh=full, sweep_deletes=sweep)
     except ReauthorizationRequired as error:
         raise dg.Failure(
-            description=f"The Outreach grant needs reauthorization: {error}; {REAUTH_HINT}.",
+            description=f"The Outreach grant needs reauthorization: {error}",
             allow_retries=False,
         ) from None
 
@@ -155,9 +158,8 @@ def outreach_streams(
 ) -> Iterator[dg.MaterializeResult]:
     """Sync the selected Outreach streams into DuckDB, then check what landed."""
     streams = [s for s in STREAMS.values() if asset_key(s) in context.selected_asset_keys]
-    full = config.full_refresh or context.run.tags.get(FULL_REFRESH_TAG, "").lower() == "true"
     started_at = datetime.now(UTC).replace(tzinfo=None)
-    results = _sync(outreach, streams, duckdb.database, full, config.sweep_deletes)
+    results = _sync(outreach, streams, duckdb.database, config.full_refresh, config.sweep_deletes)
     checks = set(context.selected_asset_check_keys)
     with duckdb.get_connection() as con:
         for stream, result in zip(streams, results, strict=True):

@@ -1,13 +1,13 @@
 """Asset checks of the landed tables, declared per stream from the catalog.
 
-The data checks run in the same step as the sync (``check_specs`` of the stream assets),
-reading the table the sync just wrote; freshness is evaluated on its own schedule.
+They run in the same step as the sync (``check_specs`` of the stream assets), reading the
+table the sync just wrote. Freshness is a ``FreshnessPolicy`` on each asset (see assets.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import dagster as dg
 import duckdb
@@ -18,7 +18,6 @@ from outreach_pipeline.landing import columns, table_name
 IDS_UNIQUE = "ids_unique"
 NO_FUTURE_ROWS = "no_rows_newer_than_run"
 RELATIONSHIPS_FOUND = "to_one_ids_found"
-FRESH_WITHIN = timedelta(hours=36)
 
 
 def asset_key(stream: Stream) -> dg.AssetKey:
@@ -140,14 +139,3 @@ def data_checks(
     for name, run in runners.items():
         if dg.AssetCheckKey(key, name) in selected:
             yield run()
-
-
-def freshness_checks(streams: list[Stream]) -> list[dg.AssetChecksDefinition]:
-    """One warning check per stream: the table was synced within the last 36 hours."""
-    return list(
-        dg.build_last_update_freshness_checks(
-            assets=[asset_key(s) for s in streams],
-            lower_bound_delta=FRESH_WITHIN,
-            severity=dg.AssetCheckSeverity.WARN,
-        )
-    )

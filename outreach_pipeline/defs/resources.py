@@ -18,6 +18,7 @@ import httpx
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
+from outreach_pipeline.auth import build_auth
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import RateBudget
 from outreach_pipeline.settings import (
@@ -86,8 +87,6 @@ class OutreachResource(dg.ConfigurableResource):
     def get_auth(self) -> httpx.Auth:
         """The grant's refreshing auth (built on first use, then reused by this instance)."""
         if self._auth is None:
-            from outreach_pipeline.auth import build_auth
-
             self._auth = build_auth(self.settings())
         return self._auth
 

@@ -1,0 +1,51 @@
+"""Fixtures for the Dagster definitions: resources pointed at an in-process emulator, with a
+grant in the token store as ``outreach-pipeline auth login`` would leave it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from outreach_pipeline.catalog import Stream, catalog, scopes_for
+from outreach_pipeline.defs.resources import OutreachResource
+from outreach_pipeline.emulator import Emulator
+from tests.auth.auth_support import store_issued_grant
+
+
+def emulator_resources(
+    emu: Emulator, tmp_path: Path, streams: list[Stream] | None = None
+) -> dict[str, Any]:
+    """Resources for ``emu``, the stored grant holding the scopes of ``streams`` (default all)."""
+    outreach = OutreachResource(
+        client_id=emu.config.client_id,
+        client_secret=emu.config.client_secret,
+        api_url=emu.api_url,
+        oauth_url=emu.oauth_url,
+        token_store_path=str(tmp_path / "grant.json"),
+    )
+    scopes = scopes_for(streams if streams is not None else list(catalog().values()))
+    store_issued_grant(emu, outreach.settings(), scopes=scopes)
+    # Not named outreach.duckdb: DuckDB would then see catalog and schema both called outreach.
+    duckdb = DuckDBResource(database=str(tmp_path / "landing.duckdb"))
+    return {"outreach": outreach, "duckdb": duckdb}
+
+
+@pytest.fixture
+def resources(emulator: Emulator, tmp_path: Path) -> dict[str, Any]:
+    return emulator_resources(emulator, tmp_path)
+
+
+@pytest.fixture
+def db_path(resources: dict[str, Any]) -> Path:
+    return Path(resources["duckdb"].database)
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
