@@ -9,6 +9,7 @@ from typing import TextIO
 
 import httpx
 
+from outreach_pipeline.auth import ReauthorizationRequired, build_auth
 from outreach_pipeline.catalog import select
 from outreach_pipeline.cli import UserFacingError
 from outreach_pipeline.settings import load_settings
@@ -52,18 +53,17 @@ def execute(
         chosen = select(streams)
     except KeyError as error:
         raise UserFacingError(str(error.args[0])) from error
-    if auth is None:
-        from outreach_pipeline.auth import build_auth
-
-        auth = build_auth(settings)
-    results = run_sync(
-        settings,
-        chosen,
-        full_refresh=full_refresh,
-        sweep_deletes=sweep_deletes,
-        auth=auth,
-        options=options,
-    )
+    try:
+        results = run_sync(
+            settings,
+            chosen,
+            full_refresh=full_refresh,
+            sweep_deletes=sweep_deletes,
+            auth=auth or build_auth(settings),
+            options=options,
+        )
+    except ReauthorizationRequired as error:
+        raise UserFacingError(str(error)) from error
     out.write(summary_table(results))
     failed = [r for r in results if r.error]
     for result in failed:

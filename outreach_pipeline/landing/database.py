@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,14 +29,17 @@ def _is_lock_error(error: duckdb.Error) -> bool:
 
 
 def connect(
-    path: Path, read_only: bool = False, lock_timeout: float = 120.0
+    path: Path,
+    read_only: bool = False,
+    lock_timeout: float = 120.0,
+    config: Mapping[str, str] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` that retries while another process holds the file."""
     deadline = time.monotonic() + lock_timeout
     pause = 0.02
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only, config=dict(config or {}))
         except (duckdb.IOException, duckdb.ConnectionException) as error:
             if not _is_lock_error(error) or time.monotonic() > deadline:
                 if _is_lock_error(error):
@@ -55,9 +58,14 @@ class Database:
     waiting to write, which then reuses the open connection: opening and closing cost ~20 ms
     each, and the file is still released whenever the writers pause (to fetch pages)."""
 
-    def __init__(self, path: Path, lock_timeout: float = 120.0) -> None:
+    def __init__(
+        self, path: Path, lock_timeout: float = 120.0, memory_limit: str = "128MB"
+    ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        # DuckDB's buffer pool otherwise grows towards 80% of RAM while appending to wide
+        # tables; past the limit it spills to disk, keeping the sync's memory flat.
+        self._config = {"memory_limit": memory_limit}
         self._writing = threading.Lock()
         self._waiting = 0
         self._count = threading.Lock()
@@ -72,7 +80,9 @@ class Database:
         with self._writing:
             with self._count:
                 self._waiting -= 1
-            con = self._open or connect(self.path, lock_timeout=self.lock_timeout)
+            con = self._open or connect(
+                self.path, lock_timeout=self.lock_timeout, config=self._config
+            )
             self._open = None
             keep = False
             try:

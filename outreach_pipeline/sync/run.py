@@ -8,6 +8,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import httpx
 
+from outreach_pipeline.auth import build_auth
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.client import JsonApiClient, RateBudget, RetryPolicy, shared_budget
 from outreach_pipeline.landing import Database, ensure_schema
@@ -38,8 +39,6 @@ def run_sync(
     options = options or SyncOptions()
     selected = list(streams) if streams is not None else list(catalog().values())
     if auth is None:
-        from outreach_pipeline.auth import build_auth
-
         auth = build_auth(settings)
     database = Database(settings.duckdb_path)
     with database.transaction() as con:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import httpx
+import pytest
 
+from outreach_pipeline.auth import ReauthorizationRequired
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.sync import SyncOptions
@@ -89,3 +92,13 @@ def test_attribute_and_relationship_on_one_column_name(emulator: Emulator, sync,
     with duckdb.connect(str(db_path), read_only=True) as con:
         row = con.execute("SELECT user_id, user_id_attr FROM mailboxes WHERE id = 1").fetchone()
     assert row == (3, 4242)
+
+
+def test_reauthorization_required_propagates(emulator: Emulator, sync):
+    class DeadGrant(httpx.Auth):
+        def auth_flow(self, request):
+            raise ReauthorizationRequired("the grant was revoked")
+            yield request
+
+    with pytest.raises(ReauthorizationRequired):
+        sync(emulator, [stream("users"), stream("prospects")], auth=DeadGrant())
