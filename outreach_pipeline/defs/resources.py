@@ -18,7 +18,10 @@ import httpx
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
-from outreach_pipeline.auth import build_auth
+from outreach_pipeline.auth import GrantHealth, build_auth, stored_grant_health
+from outreach_pipeline.auth.errors import TokenStoreError
+from outreach_pipeline.auth.grant import Grant
+from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import RateBudget
 from outreach_pipeline.settings import (
@@ -89,6 +92,17 @@ class OutreachResource(dg.ConfigurableResource):
         if self._auth is None:
             self._auth = build_auth(self.settings())
         return self._auth
+
+    def grant_health(self) -> GrantHealth:
+        """The stored grant's health, read from the token store without spending a token."""
+        return stored_grant_health(self.settings())
+
+    def stored_grant(self) -> Grant | None:
+        """The stored grant (who authorized, scopes), None when absent or unreadable."""
+        try:
+            return open_token_store(self.settings()).load()
+        except TokenStoreError:
+            return None
 
     def sync(
         self,

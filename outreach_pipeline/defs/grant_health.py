@@ -1,0 +1,73 @@
+"""``outreach/grant_health``: the OAuth grant's state in the UI, read from the token store.
+
+Materializing it spends no token: it reads who authorized, the scopes, the expiries and
+whether a person has to log in again. Its check fails while the grant needs reauthorization
+and warns when an expiry is near.
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from outreach_pipeline.auth import GrantHealth
+from outreach_pipeline.auth.errors import LOGIN_HINT
+from outreach_pipeline.defs.assets import GROUP
+from outreach_pipeline.defs.resources import OutreachResource
+
+GRANT_HEALTH_KEY = dg.AssetKey(["outreach", "grant_health"])
+GRANT_USABLE = "grant_usable"
+
+
+def _when(epoch: float | None) -> dg.MetadataValue:
+    return dg.MetadataValue.timestamp(epoch) if epoch is not None else dg.MetadataValue.null()
+
+
+def grant_usable(health: GrantHealth) -> dg.AssetCheckResult:
+    """Fails while a person is needed; warns while an expiry is near."""
+    severity = (
+        dg.AssetCheckSeverity.ERROR if health.needs_reauthorization else dg.AssetCheckSeverity.WARN
+    )
+    return dg.AssetCheckResult(
+        check_name=GRANT_USABLE,
+        passed=not health.needs_reauthorization and not health.warnings,
+        severity=severity,
+        description=health.reason or "; ".join(health.warnings) or None,
+    )
+
+
+@dg.asset(
+    key=GRANT_HEALTH_KEY,
+    group_name=GROUP,
+    kinds={"outreach"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            GRANT_USABLE,
+            asset=GRANT_HEALTH_KEY,
+            description="The grant works without a person and no expiry is near.",
+        )
+    ],
+)
+def grant_health(outreach: OutreachResource) -> dg.MaterializeResult:
+    """Who authorized the Outreach app, with which scopes, until when, and whether a person has
+    to run `outreach-pipeline auth login` again."""
+    health = outreach.grant_health()
+    grant = outreach.stored_grant()
+    return dg.MaterializeResult(
+        metadata={
+            "needs_reauthorization": health.needs_reauthorization,
+            "reason": health.reason,
+            "action": LOGIN_HINT if health.needs_reauthorization else None,
+            "since": _when(health.since),
+            "warnings": dg.MetadataValue.json(list(health.warnings)),
+            "user_email": grant.user_email if grant else None,
+            "user_id": grant.user_id if grant else None,
+            "scopes": dg.MetadataValue.json(list(grant.scopes) if grant else []),
+            "credential_kind": health.credential_kind,
+            "granted_at": _when(health.granted_at),
+            "access_token_expires_at": _when(health.access_expires_at),
+            "refresh_token_expires_at": _when(health.refresh_token_expires_at),
+            "development_grant_expires_at": _when(health.development_expires_at),
+            "checked_at": dg.MetadataValue.timestamp(datetime.now(UTC)),
+        },
+        check_results=[grant_usable(health)],
+    )
