@@ -1,0 +1,135 @@
+"""``dagster dev`` on the repo's workspace against an emulator in another process.
+
+``DagsterDev`` starts webserver, daemon and code server in their own process group (on a free
+loopback port, with a temporary ``DAGSTER_HOME`` holding the repo's ``dagster.yaml`` minus its
+storage paths) and stops them all with one SIGTERM to the group.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import yaml
+
+from outreach_pipeline.catalog import catalog, scopes_for
+from outreach_pipeline.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from outreach_pipeline.settings import load_settings
+from tests.auth.auth_support import store_issued_grant
+from tests.sync.processes import EmulatorProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCATION = "outreach_pipeline"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class AdminGrants:
+    """``emulator.grants.issue`` over the admin endpoint of an emulator in another process."""
+
+    def __init__(self, emulator: EmulatorProcess) -> None:
+        self._admin = emulator.admin
+
+    def issue(self, scopes: list[str], kind: str = "production") -> dict[str, Any]:
+        return self._admin.post("/grants", json={"scopes": scopes, "kind": kind}).json()
+
+
+def pipeline_env(emulator: EmulatorProcess, workdir: Path) -> dict[str, str]:
+    """``OUTREACH_*`` variables pointing at ``emulator``, with a grant already in the store."""
+    env = {
+        "OUTREACH_API_URL": emulator.api_url,
+        "OUTREACH_OAUTH_URL": emulator.base_url + "/oauth",
+        "OUTREACH_CLIENT_ID": DEFAULT_CLIENT_ID,
+        "OUTREACH_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        "OUTREACH_TOKEN_STORE": str(workdir / "grant.json"),
+        "OUTREACH_DUCKDB_PATH": str(workdir / "landing.duckdb"),
+    }
+    settings = load_settings(env=env, dotenv=None)
+    remote = SimpleNamespace(grants=AdminGrants(emulator))
+    store_issued_grant(remote, settings, scopes=scopes_for(list(catalog().values())))  # type: ignore[arg-type]
+    return env
+
+
+def instance_home(workdir: Path) -> Path:
+    """A DAGSTER_HOME with the repo's instance settings, storage left under the home itself."""
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    for key in ("storage", "local_artifact_storage", "compute_logs"):
+        config.pop(key, None)
+    home = workdir / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return home
+
+
+class DagsterDev:
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "dagster-dev.log"
+        command = [
+            sys.executable, "-m", "dagster", "dev",
+            "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(self.port),
+        ]  # fmt: skip
+        full_env = {**os.environ, **env, "DAGSTER_HOME": str(instance_home(workdir))}
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=workdir,
+                env=full_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.http = httpx.Client(base_url=self.url, timeout=30)
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
+            try:
+                if self.http.get("/server_info").status_code == 200 and self._location_loaded():
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"dagster dev not ready in {timeout} s:\n{self.log.read_text()}")
+
+    def _location_loaded(self) -> bool:
+        data = self.graphql(
+            "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+            "locationOrLoadError { __typename } } } } }"
+        )
+        entries = data["workspaceOrError"]["locationEntries"]
+        loaded = [e for e in entries if e["name"] == LOCATION and e["loadStatus"] == "LOADED"]
+        if loaded and loaded[0]["locationOrLoadError"]["__typename"] != "RepositoryLocation":
+            raise AssertionError(f"code location failed to load: {loaded[0]}")
+        return bool(loaded)
+
+    def graphql(self, query: str, **variables: Any) -> dict[str, Any]:
+        answer = self.http.post("/graphql", json={"query": query, "variables": variables})
+        answer.raise_for_status()
+        body = answer.json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    def stop(self) -> None:
+        self.http.close()
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
