@@ -35,7 +35,8 @@ from tests.auth.auth_support import SCOPES, settings_from
 
 PASSPHRASE = "passphrase-never-shown-8c1f"
 WRONG_SECRET = "wrong-secret-never-shown-77ab"
-QUICK = TokenRetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02, attempt_timeout=0.2)
+QUICK = TokenRetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02, attempt_timeout=5.0)
+TIGHT = TokenRetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02, attempt_timeout=0.1)
 
 
 class Exposure:
@@ -99,9 +100,12 @@ def test_no_secret_is_ever_shown(
         assert client.get(f"{settings.api_url}/users").status_code == 200  # refreshed
         seen.grant_tokens(settings)
         oauth_emulator.faults.set(latency=0.3)
-        offset = 2 * 7200
-        seen.error(lambda: client.get(f"{settings.api_url}/users"))  # token endpoint timeout
+        stored = open_token_store(settings).load()
+        assert stored is not None
+        impatient = oauth_client(settings, "development", TIGHT)
+        seen.error(lambda: impatient.refresh(stored.refresh_token))  # token endpoint timeout
         oauth_emulator.faults.reset()
+        offset = 2 * 7200
         oauth_emulator.grants.revoke_all()
         seen.error(lambda: client.get(f"{settings.api_url}/users"))  # invalid_grant
     seen.grant_tokens(settings)
