@@ -13,6 +13,8 @@ from collections import Counter
 import httpx
 
 from outreach_pipeline.auth import AuthError, build_auth
+from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
+from outreach_pipeline.auth.token_manager import TokenManager
 from outreach_pipeline.settings import load_settings
 
 
@@ -23,6 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     settings = load_settings(dotenv=None)
     auth = build_auth(settings)
+    assert isinstance(auth, BearerTokenAuth) and isinstance(auth.tokens, TokenManager)
     statuses: Counter[int] = Counter()
     errors: Counter[str] = Counter()
     time.sleep(max(0.0, args.start_at - time.time()))
@@ -38,7 +41,7 @@ def main() -> None:
         "requests": sum(statuses.values()) + sum(errors.values()),
         "statuses": {str(k): v for k, v in statuses.items()},
         "errors": dict(errors),
-        "refreshes": getattr(auth, "tokens").refreshes,  # noqa: B009
+        "refreshes": auth.tokens.refreshes,
     }
     print(json.dumps(report), flush=True)
 
