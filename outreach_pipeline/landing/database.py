@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -54,52 +54,65 @@ def connect(
 class Database:
     """The landing's DuckDB file, written in short transactions, one at a time per process.
 
-    The file is closed after a transaction unless another thread of this process is already
-    waiting to write, which then reuses the open connection: opening and closing cost ~20 ms
-    each, and the file is still released whenever the writers pause (to fetch pages)."""
+    Opening and closing the file cost ~20 ms each (closing checkpoints), so the file stays
+    open for ``linger`` seconds after a commit in case another write follows at once, as when
+    several streams finish batches together; then it is closed, letting readers in while the
+    sync fetches pages. :meth:`close` releases it at once.
+    """
 
     def __init__(
-        self, path: Path, lock_timeout: float = 120.0, memory_limit: str = "128MB"
+        self,
+        path: Path,
+        lock_timeout: float = 120.0,
+        memory_limit: str = "128MB",
+        linger: float = 0.2,
     ) -> None:
         self.path = Path(path)
         self.lock_timeout = lock_timeout
+        self.linger = linger
         # DuckDB's buffer pool otherwise grows towards 80% of RAM while appending to wide
         # tables; past the limit it spills to disk, keeping the sync's memory flat.
         self._config = {"memory_limit": memory_limit}
         self._writing = threading.Lock()
-        self._waiting = 0
-        self._count = threading.Lock()
         self._open: duckdb.DuckDBPyConnection | None = None
+        self._commits = 0
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Run the block in one transaction on the (briefly) open file, and commit."""
+        """Run the block in one transaction and commit (rolled back if the block raises)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._count:
-            self._waiting += 1
         with self._writing:
-            with self._count:
-                self._waiting -= 1
             con = self._open or connect(
                 self.path, lock_timeout=self.lock_timeout, config=self._config
             )
             self._open = None
-            keep = False
             try:
                 con.execute("BEGIN TRANSACTION")
-                try:
-                    yield con
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
+                yield con
                 con.execute("COMMIT")
-                with self._count:
-                    keep = self._waiting > 0
-            finally:
-                if keep:
-                    self._open = con
-                else:
-                    con.close()
+            except BaseException:
+                with suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                con.close()
+                raise
+            self._open = con
+            self._commits += 1
+            closer = threading.Timer(self.linger, self._close_if_idle, args=(self._commits,))
+            closer.daemon = True
+            closer.start()
+
+    def _close_if_idle(self, commits: int) -> None:
+        with self._writing:
+            if self._open is not None and self._commits == commits:
+                self._open.close()
+                self._open = None
+
+    def close(self) -> None:
+        """Release the file now (a later transaction opens it again)."""
+        with self._writing:
+            if self._open is not None:
+                self._open.close()
+                self._open = None
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:

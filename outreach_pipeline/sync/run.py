@@ -65,8 +65,11 @@ def run_sync(
             )
             for stream in selected
         ]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        if any(f.exception() is not None for f in done):
-            for future in futures:
-                future.cancel()
-        return [future.result() for future in futures]
+        try:
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            if any(f.exception() is not None for f in done):
+                for future in futures:
+                    future.cancel()
+            return [future.result() for future in futures]
+        finally:
+            database.close()

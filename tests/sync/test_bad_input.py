@@ -13,7 +13,7 @@ import orjson
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.client import JsonApiClient, RateBudget
 from outreach_pipeline.landing import Database, ensure_schema
-from outreach_pipeline.sync import sync_stream
+from outreach_pipeline.sync import StreamResult, sync_stream
 from tests.sync.conftest import QUICK_RETRY
 
 API = "https://api.test/api/v2"
@@ -41,11 +41,14 @@ def _serve(answer: Callable[[httpx.Request], httpx.Response]) -> JsonApiClient:
     )
 
 
-def _database(db_path: Path) -> Database:
+def _sync_users(client: JsonApiClient, db_path: Path) -> StreamResult:
     database = Database(db_path)
     with database.transaction() as con:
         ensure_schema(con, [USERS])
-    return database
+    try:
+        return sync_stream(USERS, client, database)
+    finally:
+        database.close()
 
 
 def _rows(db_path: Path, sql: str):
@@ -63,7 +66,7 @@ def test_odd_values_are_kept_in_extra(db_path: Path):
         ]
     )
     client = _serve(lambda request: httpx.Response(200, content=body))
-    result = sync_stream(USERS, client, _database(db_path))
+    result = _sync_users(client, db_path)
     assert result.ok and result.records_inserted == 2
     rows = _rows(
         db_path, "SELECT id, first_name, prospects_view_id, _extra FROM outreach.users ORDER BY id"
@@ -84,7 +87,7 @@ def test_a_bad_page_stops_the_stream_keeping_earlier_pages(db_path: Path):
             return httpx.Response(200, content=b'{"data": [{"id": 2, "attri')
         return httpx.Response(200, content=_page([_user(1, firstName="Ann")], second))
 
-    result = sync_stream(USERS, _serve(answer), _database(db_path))
+    result = _sync_users(_serve(answer), db_path)
     assert result.error is not None
     assert "stream users" in result.error and "page[after]=x" in result.error
     assert "not valid JSON" in result.error
@@ -98,12 +101,12 @@ def test_missing_data_and_non_utf8_are_reported(db_path: Path):
         (b'{"data": ["\xff"]}', "not valid JSON"),
     ):
         client = _serve(lambda request, body=body: httpx.Response(200, content=body))
-        result = sync_stream(USERS, client, _database(db_path))
+        result = _sync_users(client, db_path)
         assert result.error is not None and problem in result.error, result.error
         assert API + "/users" in result.error
 
 
 def test_ids_that_are_not_numbers_stop_the_stream(db_path: Path):
     client = _serve(lambda request: httpx.Response(200, content=_page([_user("abc")])))
-    result = sync_stream(USERS, client, _database(db_path))
+    result = _sync_users(client, db_path)
     assert result.error is not None and "'abc'" in result.error

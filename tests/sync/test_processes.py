@@ -22,6 +22,13 @@ def emulator_process() -> Iterator[EmulatorProcess]:
     emulator.stop()
 
 
+@pytest.fixture
+def small_emulator_process() -> Iterator[EmulatorProcess]:
+    emulator = EmulatorProcess("--seed", "4", "--scale", "600")
+    yield emulator
+    emulator.stop()
+
+
 def _kill_and_rerun(emulator: EmulatorProcess, db_path: Path, kills: int, seed: int) -> None:
     rng = random.Random(seed)
     token = emulator.token()
@@ -63,13 +70,14 @@ print(ok, busy)
 """
 
 
-def test_a_concurrent_reader_does_not_fail_the_sync(emulator_process, tmp_path: Path):
+def test_a_concurrent_reader_does_not_fail_the_sync(small_emulator_process, tmp_path: Path):
+    emulator_process = small_emulator_process
     db_path = tmp_path / "landing.duckdb"
     token = emulator_process.token()
     first = sync_process(emulator_process, db_path, token, "--streams", "users")
     assert first.wait(timeout=60) == 0
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(db_path), "6"],
+        [sys.executable, "-c", READER, str(db_path), "4"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
