@@ -2,8 +2,9 @@
 
 Outreach's token response names no user. Its access tokens are JWTs (the API's 401 says
 "Invalid JWT token."); the claim names carrying the user are a guess (``sub``/``user_id``/
-``email``). With an id but no email, ``/users/{id}`` gives the email. Opaque tokens (the
-emulator's) give no identity.
+``email``; the emulator's tokens carry ``sub``). With an id but no email, ``/users/{id}``
+gives the email (it needs ``users.read``, which every login asks for). Opaque tokens give no
+identity.
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ def test_login_status_logout(
     status = capsys.readouterr().out
     for expected in (
         "Credentials: development",
+        "Authorized by: user 1 <user1@",
         "Scopes: prospects.read users.read",
         "Granted: ",
         "Last refresh: never",

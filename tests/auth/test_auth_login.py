@@ -73,6 +73,8 @@ def test_login_in_the_browser_stores_a_working_grant(
     stored = open_token_store(settings).load()
     assert stored == grant and stored is not None
     assert stored.credential_kind == "production" and stored.scopes == tuple(SCOPES)
+    user = oauth_emulator.data.resource("users", 1)["attributes"]
+    assert (stored.user_id, stored.user_email) == (1, user["email"])  # from the JWT's sub
     url = shown_url(shown)
     query = dict(parse_qsl(urlsplit(url).query))
     assert query["scope"] == "prospects.read users.read" and "%20" in url
