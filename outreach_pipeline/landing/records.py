@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -113,7 +114,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _fast_array(values: list[Any], kind: AttributeType) -> pa.Array | None:
+def _fast_array(values: Sequence[Any], kind: AttributeType) -> pa.Array | None:
     """The column converted by Arrow in bulk, or None when it needs value-by-value care."""
     if kind == "json":
         return pa.array([None if v is None else _json(v) for v in values], pa.string())
@@ -136,7 +137,7 @@ def _fast_array(values: list[Any], kind: AttributeType) -> pa.Array | None:
         return None
 
 
-def convert_column(values: list[Any], kind: AttributeType) -> tuple[pa.Array, list[int]]:
+def convert_column(values: Sequence[Any], kind: AttributeType) -> tuple[pa.Array, list[int]]:
     """Arrow array of ``values`` as ``kind``, and the rows whose value did not fit (NULL)."""
     fast = _fast_array(values, kind)
     if fast is not None:
@@ -179,6 +180,7 @@ class RecordConverter:
         self.stream = stream
         self.columns: list[Column] = columns(stream)
         self._known_attributes = frozenset(stream.attributes)
+        self._attribute_names = [c.api_name for c in self.columns if c.source == "attribute"]
         self._known_relationships = frozenset([*stream.to_one, *stream.to_many, *stream.links_only])
         self.schema = pa.schema(
             [pa.field("id", pa.int64())]
@@ -197,9 +199,10 @@ class RecordConverter:
         extras: list[dict[str, Any] | None] = [None] * len(unique)
 
         arrays: list[pa.Array] = [pa.array(list(by_id), pa.int64())]
+        attribute_values = iter(_transposed(attributes, self._attribute_names))
         for column in self.columns:
             if column.source == "attribute":
-                values = [a.get(column.api_name) for a in attributes]
+                values = next(attribute_values)
                 array, misfits = convert_column(values, column.type)  # type: ignore[arg-type]
             else:
                 values = [_linked_id(r.get(column.api_name)) for r in relationships]
@@ -268,6 +271,22 @@ class RecordConverter:
                 linked[name] = target
         if linked:
             extras[row] = {**(extras[row] or {}), "relationships": linked}
+
+
+def _transposed(records: list[dict[str, Any]], names: list[str]) -> list[Sequence[Any]]:
+    """The values of ``names`` column by column (None where a record lacks one).
+
+    When every record carries every name, as API pages do, ``itemgetter`` and ``zip`` do the
+    work in C, several times faster than one ``dict.get`` per value."""
+    if not names:
+        return []
+    if len(names) > 1 and records:
+        getter = itemgetter(*names)
+        try:
+            return list(zip(*[getter(r) for r in records], strict=True))
+        except KeyError:
+            pass
+    return [[r.get(name) for r in records] for name in names]
 
 
 def cursor_max(table: pa.Table, column: str) -> datetime | None:
