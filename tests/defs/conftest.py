@@ -15,6 +15,8 @@ from outreach_pipeline.catalog import Stream, catalog, scopes_for
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.emulator import Emulator
 from tests.auth.auth_support import store_issued_grant
+from tests.defs.ui_support import DagsterDev, pipeline_env
+from tests.sync.processes import EmulatorProcess
 
 
 def emulator_resources(
@@ -43,6 +45,21 @@ def resources(emulator: Emulator, tmp_path: Path) -> dict[str, Any]:
 @pytest.fixture
 def db_path(resources: dict[str, Any]) -> Path:
     return Path(resources["duckdb"].database)
+
+
+@pytest.fixture
+def dagster_dev(tmp_path: Path) -> Iterator[tuple[DagsterDev, EmulatorProcess]]:
+    """``dagster dev`` and an emulator process (seed 7, 200 prospects), a grant stored."""
+    emulator = EmulatorProcess("--port", "0", "--seed", "7", "--scale", "200")
+    dev = None
+    try:
+        dev = DagsterDev(pipeline_env(emulator, tmp_path), tmp_path)
+        dev.wait_ready()
+        yield dev, emulator
+    finally:
+        if dev is not None:
+            dev.stop()
+        emulator.stop()
 
 
 @pytest.fixture

@@ -73,7 +73,30 @@ def instance_home(workdir: Path) -> Path:
     return home
 
 
+LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchPipelineExecution(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+
+RUN_STATUS = """
+query Status($runId: ID!) {
+  runOrError(runId: $runId) { ... on Run { status } }
+}"""
+
+ALL_ASSETS = [
+    *({"path": ["outreach", path]} for path in catalog()),
+    {"path": ["outreach", "grant_health"]},
+]
+
+
 class DagsterDev:
+    """``dagster dev -w workspace.yaml`` with ``env`` on a free loopback port."""
+
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -123,6 +146,29 @@ class DagsterDev:
         body = answer.json()
         assert "errors" not in body, body["errors"]
         return body["data"]
+
+    def materialize_all(self, timeout: float = 180) -> str:
+        """Launch every asset as the UI's "Materialize all" does; the run's final status."""
+        params = {
+            "selector": {
+                "repositoryLocationName": LOCATION,
+                "repositoryName": "__repository__",
+                "pipelineName": "__ASSET_JOB",
+                "assetSelection": ALL_ASSETS,
+            },
+            "mode": "default",
+        }
+        launched = self.graphql(LAUNCH, params=params)["launchPipelineExecution"]
+        assert launched["__typename"] == "LaunchRunSuccess", launched
+        run_id = launched["run"]["runId"]
+        deadline = time.monotonic() + timeout
+        status = ""
+        while time.monotonic() < deadline:
+            status = self.graphql(RUN_STATUS, runId=run_id)["runOrError"]["status"]
+            if status in ("SUCCESS", "FAILURE", "CANCELED"):
+                return status
+            time.sleep(1)
+        raise AssertionError(f"run {run_id} still {status} after {timeout} s")
 
     def stop(self) -> None:
         self.http.close()
