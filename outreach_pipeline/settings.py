@@ -18,7 +18,10 @@ CredentialKind = Literal["production", "development"]
 
 DEFAULT_API_URL = "https://api.outreach.io/api/v2"
 DEFAULT_OAUTH_URL = "https://api.outreach.io/oauth"
-DEFAULT_DUCKDB_PATH = "data/outreach.duckdb"
+# Not "outreach.duckdb": DuckDB names the catalog after the file, and a catalog called
+# "outreach" beside the "outreach" schema makes every "outreach.<table>" ambiguous.
+DEFAULT_DUCKDB_PATH = "data/outreach_data.duckdb"
+LANDING_SCHEMA = "outreach"
 DEFAULT_TOKEN_STORE = "data/outreach-grant.json"
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
 
@@ -153,6 +156,18 @@ def _s2s(env: Mapping[str, str]) -> S2SSettings | None:
     return S2SSettings(guid=values[0], install_id=values[1], private_key_path=key_path)
 
 
+def _duckdb_path(env: Mapping[str, str]) -> Path:
+    path = Path(env.get("OUTREACH_DUCKDB_PATH", "").strip() or DEFAULT_DUCKDB_PATH)
+    if path.stem == LANDING_SCHEMA:
+        raise SettingsError(
+            "OUTREACH_DUCKDB_PATH",
+            f"a file named {path.name} gives DuckDB a catalog named like the "
+            f"'{LANDING_SCHEMA}' schema, which makes '{LANDING_SCHEMA}.<table>' ambiguous; "
+            "choose another file name",
+        )
+    return path
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
 ) -> Settings:
@@ -174,7 +189,7 @@ def load_settings(
         api_url=_url(merged, "OUTREACH_API_URL", DEFAULT_API_URL),
         oauth_url=_url(merged, "OUTREACH_OAUTH_URL", DEFAULT_OAUTH_URL),
         redirect_uri=_url(merged, "OUTREACH_REDIRECT_URI", DEFAULT_REDIRECT_URI),
-        duckdb_path=Path(merged.get("OUTREACH_DUCKDB_PATH", "").strip() or DEFAULT_DUCKDB_PATH),
+        duckdb_path=_duckdb_path(merged),
         token_store_path=Path(
             merged.get("OUTREACH_TOKEN_STORE", "").strip() or DEFAULT_TOKEN_STORE
         ),

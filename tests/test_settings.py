@@ -12,7 +12,7 @@ def test_defaults_without_any_variable(tmp_path: Path) -> None:
     assert settings.api_url == "https://api.outreach.io/api/v2"
     assert settings.oauth_url == "https://api.outreach.io/oauth"
     assert settings.app_url == "https://api.outreach.io/api/app"
-    assert settings.duckdb_path == Path("data/outreach.duckdb")
+    assert settings.duckdb_path == Path("data/outreach_data.duckdb")
     assert settings.token_store_path.parent == Path("data")
     assert settings.credentials == ()
 
@@ -35,6 +35,7 @@ def test_missing_credentials_name_the_variable(tmp_path: Path) -> None:
         ({"OUTREACH_CLIENT_SECRET": "s3cret-only"}, "OUTREACH_CLIENT_ID"),
         ({"OUTREACH_CLIENT_KIND": "staging"}, "OUTREACH_CLIENT_KIND"),
         ({"OUTREACH_S2S_GUID": "guid"}, "OUTREACH_S2S_INSTALL_ID"),
+        ({"OUTREACH_DUCKDB_PATH": "/tmp/outreach.duckdb"}, "OUTREACH_DUCKDB_PATH"),
     ],
 )
 def test_malformed_settings_name_the_variable(
