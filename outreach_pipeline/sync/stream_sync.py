@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 from outreach_pipeline.catalog import Stream
@@ -99,7 +99,7 @@ def sync_stream(
         record_run(
             con,
             {
-                **result.__dict__,
+                **asdict(result),
                 "run_id": run_id,
                 "started_at": started_at,
                 "finished_at": utc_now(),
