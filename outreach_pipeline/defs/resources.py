@@ -124,7 +124,7 @@ class OutreachResource(dg.ConfigurableResource):
         )
 
 
-def _optional_env(name: str) -> dg.EnvVar | str | None:
+def optional_env_var(name: str) -> dg.EnvVar | None:
     """``EnvVar(name)`` when the variable is set (its value is read at run time), else None."""
     return dg.EnvVar(name) if os.environ.get(name) else None
 
@@ -141,7 +141,7 @@ def outreach_from_env() -> OutreachResource:
         oauth_url=os.environ.get("OUTREACH_OAUTH_URL") or DEFAULT_OAUTH_URL,
         redirect_uri=os.environ.get("OUTREACH_REDIRECT_URI") or DEFAULT_REDIRECT_URI,
         token_store_path=os.environ.get("OUTREACH_TOKEN_STORE") or DEFAULT_TOKEN_STORE,
-        token_encryption_key=_optional_env("OUTREACH_TOKEN_ENCRYPTION_KEY"),
+        token_encryption_key=optional_env_var("OUTREACH_TOKEN_ENCRYPTION_KEY"),
     )
 
 

@@ -1,4 +1,5 @@
-"""Nightly sync of every stream, and the weekly delete sweep.
+"""Nightly sync of every stream, and the weekly delete sweep; both skip (saying why) while
+the grant needs reauthorization.
 
 Both fire in ``OUTREACH_SCHEDULE_TIMEZONE`` (an IANA name, default UTC), read when the code
 location loads.
@@ -11,7 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 
+from outreach_pipeline.auth.errors import LOGIN_HINT
 from outreach_pipeline.defs.assets import GROUP, outreach_streams
+from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import SettingsError
 
 TIMEZONE_VARIABLE = "OUTREACH_SCHEDULE_TIMEZONE"
@@ -42,21 +45,32 @@ sweep_job = dg.define_asset_job(
 )
 
 
+def _grant_gated(
+    name: str, job: dg.UnresolvedAssetJobDefinition, cron: str, timezone: str
+) -> dg.ScheduleDefinition:
+    """A schedule of ``job`` that skips, saying why, while the grant needs reauthorization."""
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=cron,
+        execution_timezone=timezone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    def gated(outreach: OutreachResource) -> dg.RunRequest | dg.SkipReason:
+        health = outreach.grant_health()
+        if health.needs_reauthorization:
+            return dg.SkipReason(
+                f"The Outreach grant needs reauthorization ({health.reason}): {LOGIN_HINT}."
+            )
+        return dg.RunRequest()
+
+    return gated
+
+
 def build_schedules() -> list[dg.ScheduleDefinition]:
     timezone = schedule_timezone()
     return [
-        dg.ScheduleDefinition(
-            name="outreach_nightly_schedule",
-            job=nightly_job,
-            cron_schedule=NIGHTLY_CRON,
-            execution_timezone=timezone,
-            default_status=dg.DefaultScheduleStatus.RUNNING,
-        ),
-        dg.ScheduleDefinition(
-            name="outreach_weekly_delete_sweep",
-            job=sweep_job,
-            cron_schedule=WEEKLY_SWEEP_CRON,
-            execution_timezone=timezone,
-            default_status=dg.DefaultScheduleStatus.RUNNING,
-        ),
+        _grant_gated("outreach_nightly_schedule", nightly_job, NIGHTLY_CRON, timezone),
+        _grant_gated("outreach_weekly_delete_sweep", sweep_job, WEEKLY_SWEEP_CRON, timezone),
     ]

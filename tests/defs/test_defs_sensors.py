@@ -1,0 +1,189 @@
+"""The grant alert sensor and the grant-gated schedules, with a real loopback webhook."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from outreach_pipeline.auth.grant import Grant, TokenResponse
+from outreach_pipeline.auth.token_store import open_token_store
+from outreach_pipeline.defs.alerts import AlertsResource
+from outreach_pipeline.defs.schedules import build_schedules
+from outreach_pipeline.defs.sensors import grant_alerts
+from outreach_pipeline.settings import CredentialKind, Secret
+
+DAY = 24 * 3600
+
+
+class Webhook:
+    """A loopback HTTP receiver recording the JSON bodies POSTed to it."""
+
+    def __init__(self, status: int = 200) -> None:
+        received: list[dict[str, Any]] = []
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def texts(self) -> list[str]:
+        return [body["text"] for body in self.received]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+def save_grant(resources: dict[str, Any], kind: CredentialKind, age: float, **changes: Any) -> None:
+    """A grant obtained ``age`` seconds ago (never refreshed since), saved in the store."""
+    response = TokenResponse(Secret("access"), Secret("refresh"), 7200.0, ("users.read",))
+    grant = Grant.from_token_response(response, kind, time.time() - age)
+    open_token_store(resources["outreach"].settings()).save(replace(grant, **changes))
+
+
+def forget_grant(resources: dict[str, Any]) -> None:
+    open_token_store(resources["outreach"].settings()).delete()
+
+
+def evaluate(
+    resources: dict[str, Any], alerts: AlertsResource, cursor: str | None = None
+) -> dg.SensorResult:
+    with dg.build_sensor_context(
+        cursor=cursor, resources={"outreach": resources["outreach"], "alerts": alerts}
+    ) as context:
+        result = grant_alerts(context)
+    assert isinstance(result, dg.SensorResult)
+    return result
+
+
+def test_alerts_once_per_incident_then_resolves(resources: dict, webhook: Webhook) -> None:
+    alerts = AlertsResource(webhook_url=webhook.url)
+    forget_grant(resources)
+
+    first = evaluate(resources, alerts)
+    again = evaluate(resources, alerts, first.cursor)
+    save_grant(resources, "production", age=60)
+    resolved = evaluate(resources, alerts, again.cursor)
+    quiet = evaluate(resources, alerts, resolved.cursor)
+
+    assert len(webhook.texts()) == 2
+    assert "No Outreach grant is stored" in webhook.texts()[0]
+    assert "outreach-pipeline auth login" in webhook.texts()[0]
+    assert webhook.texts()[1].startswith("Resolved: No Outreach grant")
+    assert again.skip_reason is not None and "already alerted" in again.skip_reason.skip_message
+    assert json.loads(resolved.cursor or "") == {}
+    assert quiet.skip_reason is not None
+    assert quiet.skip_reason.skip_message == "the Outreach grant is healthy"
+
+
+def test_realerts_after_a_day(resources: dict, webhook: Webhook) -> None:
+    alerts = AlertsResource(webhook_url=webhook.url)
+    forget_grant(resources)
+    first = json.loads(evaluate(resources, alerts).cursor or "")
+    first["no_grant"]["at"] -= DAY + 1
+
+    evaluate(resources, alerts, json.dumps(first))
+
+    assert len(webhook.texts()) == 2
+    assert webhook.texts()[0] == webhook.texts()[1]
+
+
+def test_a_grant_marked_for_reauthorization_is_an_incident(
+    resources: dict, webhook: Webhook
+) -> None:
+    grant_reason = "the refresh token was refused (invalid_grant)"
+    save_grant(resources, "production", age=60)
+    store = open_token_store(resources["outreach"].settings())
+    grant = store.load()
+    assert grant is not None
+    store.save(grant.needing_reauthorization(grant_reason, time.time()))
+
+    evaluate(resources, AlertsResource(webhook_url=webhook.url))
+
+    (text,) = webhook.texts()
+    assert grant_reason in text and "outreach-pipeline auth login" in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "age", "refreshed_ago", "expected"),
+    [
+        ("development", 6.5 * DAY, DAY, "weekly expiry in 11h"),
+        ("production", 13.5 * DAY, None, "refresh token expires unused in 11h"),
+    ],
+)
+def test_expiries_within_a_day_are_incidents(
+    resources: dict,
+    webhook: Webhook,
+    kind: CredentialKind,
+    age: float,
+    refreshed_ago: float | None,
+    expected: str,
+) -> None:
+    refreshed_at = None if refreshed_ago is None else time.time() - refreshed_ago
+    save_grant(resources, kind, age, refreshed_at=refreshed_at)
+
+    evaluate(resources, AlertsResource(webhook_url=webhook.url))
+
+    (text,) = webhook.texts()
+    assert expected in text
+
+
+def test_a_failing_channel_never_stops_the_sensor(resources: dict) -> None:
+    failing = Webhook(status=500)
+    try:
+        forget_grant(resources)
+        unreachable = AlertsResource(webhook_url="http://127.0.0.1:9/hook", timeout_s=2)
+        erroring = AlertsResource(webhook_url=failing.url)
+
+        for alerts in (unreachable, erroring):
+            result = evaluate(resources, alerts)
+            assert result.skip_reason is not None
+            assert "failed channels: webhook" in result.skip_reason.skip_message
+            assert "no_grant" in json.loads(result.cursor or "")
+        assert len(failing.received) == 1
+    finally:
+        failing.close()
+
+
+def test_schedules_skip_while_the_grant_needs_reauthorization(resources: dict) -> None:
+    tick = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
+    for schedule in build_schedules():
+        with dg.build_schedule_context(
+            scheduled_execution_time=tick, resources={"outreach": resources["outreach"]}
+        ) as context:
+            assert isinstance(schedule(context), dg.RunRequest)
+    forget_grant(resources)
+    for schedule in build_schedules():
+        with dg.build_schedule_context(
+            scheduled_execution_time=tick, resources={"outreach": resources["outreach"]}
+        ) as context:
+            skipped = schedule(context)
+        assert isinstance(skipped, dg.SkipReason)
+        assert "outreach-pipeline auth login" in str(skipped.skip_message)
