@@ -31,24 +31,31 @@ def airbyte_venv() -> Path:
         pytest.skip(f"Airbyte's connector cannot be installed here: {why}")
 
 
+def read_with_airbyte(
+    venv: Path, workdir: Path, emulator: Emulator, streams: list[str]
+) -> airbyte.AirbyteRead:
+    """Grant the connector the streams' scopes and run its ``read`` against ``emulator``."""
+    config = emulator.config
+    grant = emulator.grants.issue([catalog()[s].scope for s in streams])
+    return airbyte.read(
+        venv,
+        workdir,
+        api_url=emulator.api_url,
+        oauth_url=emulator.oauth_url,
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        refresh_token=grant["refresh_token"],
+        redirect_uri=config.redirect_uris[0],
+        streams=[catalog()[s].table for s in streams],
+    )
+
+
 def test_airbyte_connector_reads_exactly_what_the_emulator_holds(
     airbyte_venv: Path, tmp_path: Path
 ) -> None:
-    config = EmulatorConfig(seed=7, scale=300, refresh_mode="lenient")
-    emulator = Emulator(config)
+    emulator = Emulator(EmulatorConfig(seed=7, scale=300, refresh_mode="lenient"))
     with emulator.serve(port=0):
-        grant = emulator.grants.issue([catalog()[s].scope for s in STREAMS])
-        outcome = airbyte.read(
-            airbyte_venv,
-            tmp_path,
-            api_url=emulator.api_url,
-            oauth_url=emulator.oauth_url,
-            client_id=config.client_id,
-            client_secret=config.client_secret,
-            refresh_token=grant["refresh_token"],
-            redirect_uri=config.redirect_uris[0],
-            streams=[catalog()[s].table for s in STREAMS],
-        )
+        outcome = read_with_airbyte(airbyte_venv, tmp_path, emulator, STREAMS)
         expected = {s: sorted(r["id"] for r in emulator.data.records(s)) for s in STREAMS}
 
     assert outcome.returncode == 0, outcome.errors
@@ -65,22 +72,9 @@ def test_airbyte_connector_fails_its_second_stream_under_single_use_rotation(
 ) -> None:
     """The connector spends its configured refresh token once per stream and never stores the
     rotated one, so with single-use refresh tokens its second stream gets 400 on /oauth/token."""
-    config = EmulatorConfig(seed=7, scale=50, refresh_mode="single_use")
-    emulator = Emulator(config)
-    streams = ["prospects", "accounts"]
+    emulator = Emulator(EmulatorConfig(seed=7, scale=50, refresh_mode="single_use"))
     with emulator.serve(port=0):
-        grant = emulator.grants.issue([catalog()[s].scope for s in streams])
-        outcome = airbyte.read(
-            airbyte_venv,
-            tmp_path,
-            api_url=emulator.api_url,
-            oauth_url=emulator.oauth_url,
-            client_id=config.client_id,
-            client_secret=config.client_secret,
-            refresh_token=grant["refresh_token"],
-            redirect_uri=config.redirect_uris[0],
-            streams=[catalog()[s].table for s in streams],
-        )
+        outcome = read_with_airbyte(airbyte_venv, tmp_path, emulator, ["prospects", "accounts"])
     assert outcome.returncode != 0
     assert len(outcome.records["prospects"]) == 50
     assert not outcome.records["accounts"]
