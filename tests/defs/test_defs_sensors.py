@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 import time
 from collections.abc import Iterator
@@ -48,6 +49,38 @@ class Webhook:
 
     def texts(self) -> list[str]:
         return [body["text"] for body in self.received]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SmtpReceiver:
+    """Just enough of an SMTP server on loopback to take messages and keep their bodies."""
+
+    def __init__(self) -> None:
+        messages: list[str] = []
+        self.messages = messages
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"220 test ESMTP\r\n")
+                while line := self.rfile.readline():
+                    command = line.strip().upper()
+                    if command == b"DATA":
+                        self.wfile.write(b"354 go ahead\r\n")
+                        body = b"".join(iter(self.rfile.readline, b".\r\n"))
+                        messages.append(body.decode())
+                        self.wfile.write(b"250 queued\r\n")
+                    elif command == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.server.shutdown()
@@ -153,6 +186,30 @@ def test_expiries_within_a_day_are_incidents(
 
     (text,) = webhook.texts()
     assert expected in text
+
+
+def test_alerts_go_by_mail_when_smtp_is_configured(resources: dict, webhook: Webhook) -> None:
+    smtp = SmtpReceiver()
+    try:
+        alerts = AlertsResource(
+            webhook_url=webhook.url,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            smtp_starttls=False,
+            mail_to="ops@example.com",
+        )
+        forget_grant(resources)
+
+        result = evaluate(resources, alerts)
+    finally:
+        smtp.close()
+
+    (message,) = smtp.messages
+    assert "To: ops@example.com" in message
+    assert "No Outreach grant is stored" in message
+    assert len(webhook.texts()) == 1
+    assert result.skip_reason is not None
+    assert "failed" not in result.skip_reason.skip_message
 
 
 def test_a_failing_channel_never_stops_the_sensor(resources: dict) -> None:
