@@ -19,6 +19,7 @@ from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.defs.checks import asset_key, check_specs, data_checks, timestamp_column
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.landing import SCHEMA, columns, table_name
+from outreach_pipeline.settings import SettingsError
 from outreach_pipeline.sync import StreamResult
 
 GROUP = "outreach"
@@ -26,13 +27,13 @@ DUCKDB_POOL = "duckdb_writer"
 PREVIEW_ROWS = 5
 PREVIEW_COLUMNS = 4
 
-# Transient trouble (network, 5xx beyond the client's own retries, a locked file) gets the
-# step retried a few times; a grant needing reauthorization is raised without retries.
 # The nightly sync keeps every stream under a day old: warn when one is 36 hours old,
 # fail after three missed nights.
 FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=72), warn_window=timedelta(hours=36)
 )
+# Transient trouble (network, 5xx beyond the client's own retries, a locked file) gets the
+# step retried a few times; a grant needing a person or bad settings fail without retries.
 TRANSIENT_RETRY = dg.RetryPolicy(
     max_retries=3, delay=30, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
@@ -132,7 +133,7 @@ def stream_metadata(
 def _sync(
     outreach: OutreachResource, streams: list[Stream], duckdb_path: str, full: bool, sweep: bool
 ) -> list[StreamResult]:
-    """The sync, with a grant needing a human turned into an immediate, non-retried failure."""
+    """The sync; what only a person can fix fails at once, without step retries."""
     try:
         return outreach.sync(streams, duckdb_path, full_refresh=full, sweep_deletes=sweep)
     except ReauthorizationRequired as error:
@@ -140,6 +141,8 @@ def _sync(
             description=f"The Outreach grant needs reauthorization: {error}",
             allow_retries=False,
         ) from None
+    except SettingsError as error:
+        raise dg.Failure(description=f"Bad setting: {error}", allow_retries=False) from None
 
 
 @dg.multi_asset(

@@ -19,7 +19,7 @@ from outreach_pipeline.defs.checks import (
     no_future_rows,
     relationships_found,
 )
-from outreach_pipeline.emulator import Emulator
+from outreach_pipeline.defs.resources import OutreachResource
 
 
 @pytest.fixture
@@ -72,11 +72,8 @@ def test_relationships_warn_on_an_id_missing_from_the_target_table(landed: Path)
     assert result.metadata["missing_ids_by_column"].value == {"user_id": 1}
 
 
-def test_a_grant_needing_reauthorization_fails_at_once_without_retries(
-    emulator: Emulator, resources: dict[str, Any], instance: dg.DagsterInstance
-) -> None:
-    open_token_store(resources["outreach"].settings()).delete()
-
+def failure_without_retries(resources: dict[str, Any], instance: dg.DagsterInstance) -> str:
+    """Materialize users expecting a failure; its description, after checking nothing retried."""
     result = dg.materialize(
         [outreach_streams],
         selection=[asset_key(stream("users"))],
@@ -84,10 +81,31 @@ def test_a_grant_needing_reauthorization_fails_at_once_without_retries(
         instance=instance,
         raise_on_error=False,
     )
-
     assert not result.success
-    failure = result.failure_data_for_node(outreach_streams.op.name)
-    assert failure is not None
-    assert "outreach-pipeline auth login" in str(failure.user_failure_data.description)
     kinds = [event.event_type for event in result.all_events]
     assert dg.DagsterEventType.STEP_UP_FOR_RETRY not in kinds
+    failure = result.failure_data_for_node(outreach_streams.op.name)
+    assert failure is not None and failure.user_failure_data is not None
+    return str(failure.user_failure_data.description)
+
+
+def test_a_grant_needing_reauthorization_fails_at_once_without_retries(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    open_token_store(resources["outreach"].settings()).delete()
+
+    assert "outreach-pipeline auth login" in failure_without_retries(resources, instance)
+
+
+def test_a_bad_setting_fails_at_once_naming_the_variable(
+    resources: dict[str, Any], instance: dg.DagsterInstance
+) -> None:
+    good = resources["outreach"]
+    resources["outreach"] = OutreachResource(
+        client_id=good.client_id,
+        client_secret=good.client_secret,
+        token_store_path=good.token_store_path,
+        api_url="not-a-url",
+    )
+
+    assert "OUTREACH_API_URL" in failure_without_retries(resources, instance)
