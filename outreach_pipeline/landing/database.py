@@ -64,7 +64,7 @@ class Database:
         self,
         path: Path,
         lock_timeout: float = 120.0,
-        memory_limit: str = "128MB",
+        memory_limit: str = "64MB",
         linger: float = 0.2,
     ) -> None:
         self.path = Path(path)

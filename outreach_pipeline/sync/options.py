@@ -19,3 +19,5 @@ class SyncOptions:
     sweep_interval: timedelta | None = timedelta(days=7)
     # Listing ids for the delete sweep asks this many per page.
     sweep_page_size: int = 1000
+    # DuckDB's buffer pool of the writing connection (it spills to disk beyond).
+    duckdb_memory_limit: str = "64MB"

@@ -40,7 +40,7 @@ def run_sync(
     selected = list(streams) if streams is not None else list(catalog().values())
     if auth is None:
         auth = build_auth(settings)
-    database = Database(settings.duckdb_path)
+    database = Database(settings.duckdb_path, memory_limit=options.duckdb_memory_limit)
     with database.transaction() as con:
         ensure_schema(con, catalog().values())
     run_id = uuid.uuid4().hex[:12]

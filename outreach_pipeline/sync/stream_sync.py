@@ -14,6 +14,8 @@ import time
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
+import pyarrow as pa
+
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import FetchError, JsonApiClient
 from outreach_pipeline.landing import (
@@ -218,4 +220,6 @@ def _commit(
     result.records_updated += counts.updated
     result.records_deleted += counts.deleted
     result.cursor_after = new_state.cursor
+    # Arrow's allocator keeps freed memory for reuse; hand it back so memory stays flat.
+    pa.default_memory_pool().release_unused()
     return new_state
