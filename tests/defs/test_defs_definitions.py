@@ -8,6 +8,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
+import yaml
 
 from outreach_pipeline.catalog import catalog, stream
 from outreach_pipeline.definitions import defs
@@ -17,6 +18,7 @@ from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
 from outreach_pipeline.defs.schedules import build_schedules, nightly_job, sweep_job
 from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import SettingsError
+from tests.defs.ui_support import ROOT
 
 
 def test_definitions_load() -> None:
@@ -94,3 +96,21 @@ def test_weekly_sweep_job_marks_deleted_records(
         if e.asset_key == dg.AssetKey(["outreach", "prospects"])
     ]
     assert prospects[0].materialization.metadata["records_deleted"].value == 1
+
+
+def test_grant_alert_sensor_runs_by_default() -> None:
+    sensor = defs.resolve_sensor_def("outreach_grant_alerts")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_instance_and_workspace_settings() -> None:
+    instance = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    assert instance["storage"]["sqlite"]["base_dir"].startswith("data/dagster/")
+    assert instance["telemetry"]["enabled"] is False
+    assert instance["nux"]["enabled"] is False
+    assert instance["concurrency"]["pools"]["default_limit"] == 1
+    assert instance["concurrency"]["runs"]["max_concurrent_runs"] >= 1
+    workspace = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    (entry,) = workspace["load_from"]
+    assert entry["python_module"]["location_name"] == "outreach_pipeline"
+    assert entry["python_module"]["module_name"] == "outreach_pipeline.definitions"
