@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from outreach_pipeline.catalog import Stream
-from outreach_pipeline.client import FetchError, JsonApiClient
+from outreach_pipeline.client import FetchedPage, FetchError, JsonApiClient
 from outreach_pipeline.landing import (
     BadRecord,
     Database,
@@ -87,9 +87,9 @@ def sync_stream(
             if not stream.incremental:
                 reset_stage(con, stream)
         result.cursor_before = result.cursor_after = state.cursor
-        state = _fetch_and_land(
+        state = _StreamLoad(
             stream, client, database, state, full_refresh, options, result, started_at
-        )
+        ).run()
         if stream.incremental and sweep_due(state, sweep_deletes, options, started_at):
             swept = True
             sweep(stream, client, database, options, result, started_at)
@@ -112,114 +112,132 @@ def sync_stream(
     return result
 
 
-def _fetch_and_land(
-    stream: Stream,
-    client: JsonApiClient,
-    database: Database,
-    state: StreamState,
-    full_refresh: bool,
-    options: SyncOptions,
-    result: StreamResult,
-    started_at: datetime,
-) -> StreamState:
-    converter = RecordConverter(stream)
-    cursor_column = next(
-        (
-            c.name
-            for c in converter.columns
-            if c.api_name == stream.cursor and c.source == "attribute"
-        ),
-        None,
-    )
-    buffer = BatchBuffer(options.batch_rows, options.batch_bytes, cursor_column)
-    resuming = (
-        stream.incremental
-        and not full_refresh
-        and state.resume_url is not None
-        and state.resume_url.startswith(client.api_url + "/")
-    )
-    start_cursor = None if full_refresh or not stream.incremental else state.cursor
-    url: str | None = state.resume_url if resuming else first_page_url(client, stream, start_cursor)
-    newest_in_run = state.resume_cursor if resuming else None
-    synced_at = utc_now()
-    # A load from no cursor sees every record there is: deletes are counted from its start.
-    baseline = started_at if start_cursor is None else None
-    while url is not None:
-        try:
-            page = client.fetch_page(url, shrink_on_bad_gateway=True)
-        except FetchError as error:
-            if resuming and error.status is not None and 400 <= error.status < 500:
-                log.warning("%s: saved resume link refused (%s); restarting", stream.path, error)
-                resuming = False
-                url = first_page_url(client, stream, start_cursor)
-                newest_in_run = None
-                continue
-            failure = f"stream {stream.path}: page {error.url}: {error.problem}"
-        else:
-            resuming = False
-            result.requests += page.requests
-            result.pages += 1
-            if page.rate_limit_remaining is not None:
-                result.rate_limit_remaining = page.rate_limit_remaining
-            try:
-                buffer.add(converter.convert(page.document.resources, synced_at))
-            except BadRecord as error:
-                failure = f"stream {stream.path}: page {page.url}: {error}"
-            else:
-                url = page.document.next_url
-                if buffer.full or url is None:
-                    newest_in_run = _later(newest_in_run, buffer.take_newest())
-                    state = _commit(
-                        stream, database, buffer, state, url, newest_in_run, result, baseline
-                    )
-                continue
-        # Keep what was read before the failing page; a rerun resumes at that page.
-        if stream.incremental:
-            newest_in_run = _later(newest_in_run, buffer.take_newest())
-            _commit(stream, database, buffer, state, url, newest_in_run, result, baseline)
-        raise StreamFailed(failure)
-    return state
+class _ResumeLinkRefused(Exception):
+    """The API refused the next-page link saved by an unfinished run (4xx)."""
 
 
-def _commit(
-    stream: Stream,
-    database: Database,
-    buffer: BatchBuffer,
-    state: StreamState,
-    next_url: str | None,
-    newest_in_run: str | None,
-    result: StreamResult,
-    sweep_baseline: datetime | None,
-) -> StreamState:
-    """Land the buffered batch with the state that goes with it, in one transaction."""
-    batch = buffer.take()
-    finished = next_url is None
-    if finished:
-        cursor = _later(state.cursor, newest_in_run) if stream.incremental else None
-        new_state = replace(
-            state,
-            cursor=cursor,
-            resume_url=None,
-            resume_cursor=None,
-            last_swept_at=state.last_swept_at or sweep_baseline,
+class _StreamLoad:
+    """One run's loop over a stream's pages: fetch, convert, buffer, commit full batches."""
+
+    def __init__(
+        self,
+        stream: Stream,
+        client: JsonApiClient,
+        database: Database,
+        state: StreamState,
+        full_refresh: bool,
+        options: SyncOptions,
+        result: StreamResult,
+        started_at: datetime,
+    ) -> None:
+        self.stream = stream
+        self.client = client
+        self.database = database
+        self.state = state
+        self.result = result
+        self.converter = RecordConverter(stream)
+        cursor_column = next(
+            (
+                c.name
+                for c in self.converter.columns
+                if c.source == "attribute" and c.api_name == stream.cursor
+            ),
+            None,
         )
-    else:
-        new_state = replace(state, resume_url=next_url, resume_cursor=newest_in_run)
-    with database.transaction() as con:
-        counts = WriteCounts()
-        if stream.incremental:
-            if batch is not None:
-                counts = upsert(con, stream, batch)
+        self.buffer = BatchBuffer(options.batch_rows, options.batch_bytes, cursor_column)
+        self.start_cursor = None if full_refresh or not stream.incremental else state.cursor
+        self.resuming = (
+            stream.incremental
+            and not full_refresh
+            and state.resume_url is not None
+            and state.resume_url.startswith(client.api_url + "/")
+        )
+        self.newest_in_run = state.resume_cursor if self.resuming else None
+        # A load from no cursor sees every record there is: deletes are counted from its start.
+        self.sweep_baseline = started_at if self.start_cursor is None else None
+        self.synced_at = utc_now()
+
+    def run(self) -> StreamState:
+        """Land every page; the stream's state as finally committed."""
+        url = self.state.resume_url if self.resuming else self._first_url()
+        while url is not None:
+            try:
+                url = self._land_page(url)
+            except _ResumeLinkRefused:
+                self.resuming, self.newest_in_run = False, None
+                url = self._first_url()
+            except StreamFailed:
+                # Keep the pages read before the failing one; a rerun resumes at that page.
+                if self.stream.incremental:
+                    self._commit(url)
+                raise
+        return self.state
+
+    def _first_url(self) -> str:
+        return first_page_url(self.client, self.stream, self.start_cursor)
+
+    def _land_page(self, url: str) -> str | None:
+        """Fetch and buffer one page, committing the batch when full or last; the next URL."""
+        page = self._fetch(url)
+        self.resuming = False
+        self.result.requests += page.requests
+        self.result.pages += 1
+        if page.rate_limit_remaining is not None:
+            self.result.rate_limit_remaining = page.rate_limit_remaining
+        try:
+            self.buffer.add(self.converter.convert(page.document.resources, self.synced_at))
+        except BadRecord as error:
+            raise StreamFailed(f"stream {self.stream.path}: page {page.url}: {error}") from None
+        next_url = page.document.next_url
+        if self.buffer.full or next_url is None:
+            self._commit(next_url)
+        return next_url
+
+    def _fetch(self, url: str) -> FetchedPage:
+        try:
+            return self.client.fetch_page(url, shrink_on_bad_gateway=True)
+        except FetchError as error:
+            if self.resuming and error.status is not None and 400 <= error.status < 500:
+                log.warning(
+                    "%s: saved resume link refused (%s); restarting", self.stream.path, error
+                )
+                raise _ResumeLinkRefused from None
+            raise StreamFailed(
+                f"stream {self.stream.path}: page {error.url}: {error.problem}"
+            ) from None
+
+    def _commit(self, next_url: str | None) -> None:
+        """Land the buffered batch with the state that goes with it, in one transaction."""
+        self.newest_in_run = _later(self.newest_in_run, self.buffer.take_newest())
+        batch = self.buffer.take()
+        finished = next_url is None
+        if finished:
+            new_state = replace(
+                self.state,
+                cursor=_later(self.state.cursor, self.newest_in_run)
+                if self.stream.incremental
+                else None,
+                resume_url=None,
+                resume_cursor=None,
+                last_swept_at=self.state.last_swept_at or self.sweep_baseline,
+            )
         else:
-            if batch is not None:
-                stage(con, stream, batch)
-            if finished:
-                counts = replace_from_stage(con, stream)
-        save_state(con, stream.path, new_state)
-    result.records_inserted += counts.inserted
-    result.records_updated += counts.updated
-    result.records_deleted += counts.deleted
-    result.cursor_after = new_state.cursor
-    # Arrow's allocator keeps freed memory for reuse; hand it back so memory stays flat.
-    pa.default_memory_pool().release_unused()
-    return new_state
+            new_state = replace(self.state, resume_url=next_url, resume_cursor=self.newest_in_run)
+        with self.database.transaction() as con:
+            counts = WriteCounts()
+            if self.stream.incremental:
+                if batch is not None:
+                    counts = upsert(con, self.stream, batch)
+            else:
+                if batch is not None:
+                    stage(con, self.stream, batch)
+                if finished:
+                    counts = replace_from_stage(con, self.stream)
+            save_state(con, self.stream.path, new_state)
+        self.state = new_state
+        self.result.records_inserted += counts.inserted
+        self.result.records_updated += counts.updated
+        self.result.records_deleted += counts.deleted
+        self.result.cursor_after = new_state.cursor
+        # Arrow's allocator keeps freed memory for reuse; hand it back so memory stays flat.
+        pa.default_memory_pool().release_unused()

@@ -12,7 +12,7 @@ import orjson
 
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.client import JsonApiClient, RateBudget
-from outreach_pipeline.landing import Database, ensure_schema
+from outreach_pipeline.landing import Database, StreamState, ensure_schema, save_state
 from outreach_pipeline.sync import StreamResult, sync_stream
 from tests.sync.conftest import QUICK_RETRY
 
@@ -110,3 +110,22 @@ def test_ids_that_are_not_numbers_stop_the_stream(db_path: Path):
     client = _serve(lambda request: httpx.Response(200, content=_page([_user("abc")])))
     result = _sync_users(client, db_path)
     assert result.error is not None and "'abc'" in result.error
+
+
+def test_a_refused_resume_link_restarts_from_the_cursor(db_path: Path):
+    stale = f"{API}/users?page[size]=1000&page[after]=stale"
+    database = Database(db_path)
+    with database.transaction() as con:
+        ensure_schema(con, [USERS])
+        save_state(con, "users", StreamState(cursor="2024-01-01T00:00:00.000Z", resume_url=stale))
+    database.close()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if "stale" in str(request.url):
+            return httpx.Response(400, content=b'{"errors": [{"id": "validationError"}]}')
+        assert request.url.params["filter[updatedAt]"] == "2024-01-01T00:00:00.000Z..inf"
+        return httpx.Response(200, content=_page([_user(1)]))
+
+    result = _sync_users(_serve(answer), db_path)
+    assert result.ok and result.records_inserted == 1
+    assert result.cursor_after == "2025-01-01T00:00:00.000Z"
