@@ -15,8 +15,8 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from dataclasses import dataclass, replace
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 import tenacity
@@ -201,9 +201,13 @@ class JsonApiClient:
         if status >= 400:
             raise FetchError(url, f"HTTP {status}: {body[:300]!r}", status)
         try:
-            return parse_document(body), rate
+            document = parse_document(body)
         except MalformedDocument as error:
             raise RetryableResponse(url, str(error), status) from None
+        if document.next_url is not None:
+            # A relative next link (not seen from Outreach, allowed by JSON:API) made absolute.
+            document = replace(document, next_url=urljoin(url, document.next_url))
+        return document, rate
 
     def _server_wait(self, response: httpx.Response, rate: RateHeaders) -> float:
         """Seconds the server asked for: ``Retry-After`` (seconds or a date), else the reset."""

@@ -101,3 +101,9 @@ def test_502_halves_the_page_size():
     )
     assert page.page_size == 250 and page.requests == 3 and waits == [0.0, 0.0]
     assert "sort=updatedAt" in page.url
+
+
+def test_relative_next_links_are_made_absolute():
+    body = b'{"data": [], "links": {"next": "/api/v2/users?page[after]=abc"}}'
+    page = client_for(scripted(httpx.Response(200, content=body)), []).fetch_page(f"{API}/users")
+    assert page.document.next_url == "https://api.test/api/v2/users?page[after]=abc"
