@@ -56,14 +56,17 @@ def read_rate_headers(headers: Mapping[str, str], now: float) -> RateHeaders:
 class RateBudget:
     """Grants request slots against the server-reported budget of one user.
 
-    ``reserve`` slots are never spent (room for other tools using the same grant); until the
-    first answer reports the budget only one request is in flight. ``clock`` and ``sleep`` are
-    injectable so tests can run hours of rate-limit windows against an emulator's test clock.
+    ``reserve`` slots are never spent (room for other tools using the same grant); once less
+    than ``low_water`` (a share of the limit) is left, requests are spaced evenly until the
+    window resets. Until the first answer reports the budget only one request is in flight.
+    ``clock`` and ``sleep`` are injectable so tests can run hours of rate-limit windows
+    against an emulator's test clock.
     """
 
     def __init__(
         self,
         reserve: int = 2,
+        low_water: float = 0.1,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
         max_wait: float = 3700.0,
@@ -73,6 +76,9 @@ class RateBudget:
         self._sleep = sleep
         self._max_wait = max_wait
         self._condition = threading.Condition()
+        self.low_water = low_water
+        self._limit: int | None = None
+        self._last_grant = float("-inf")
         self._remaining: int | None = None
         self._reset_at: float | None = None
         self._in_flight = 0
@@ -89,6 +95,7 @@ class RateBudget:
                 wait = self._wait_needed()
                 if wait is None:
                     self._in_flight += 1
+                    self._last_grant = self._clock()
                     return
                 if wait > 0:
                     self._condition.release()
@@ -101,16 +108,29 @@ class RateBudget:
                     self._condition.wait(timeout=1.0)
 
     def _wait_needed(self) -> float | None:
-        """None: go now; 0: wait for an in-flight answer; >0: seconds until the window resets."""
+        """None: go now; 0: wait for an in-flight answer; >0: seconds to sleep first."""
         if self._remaining is None:
             return None if self._in_flight == 0 else 0.0
-        if self._remaining - self._in_flight > self.reserve:
-            return None
+        spendable = self._remaining - self._in_flight - self.reserve
+        if spendable > 0:
+            return self._pace(spendable)
         if self._in_flight > 0:
             return 0.0
         if self._reset_at is None:
             return 1.0
         return max(0.05, self._reset_at - self._clock())
+
+    def _pace(self, spendable: int) -> float | None:
+        """Below ``low_water`` of the limit, spread what is left evenly until the reset, so
+        the budget runs low slowly instead of running out early."""
+        if self._limit is None or self._reset_at is None:
+            return None
+        if spendable > self.low_water * self._limit:
+            return None
+        now = self._clock()
+        gap = max(0.0, self._reset_at - now) / spendable
+        wait = self._last_grant + gap - now
+        return wait if wait > 0 else None
 
     def _start_new_window_if_due(self) -> None:
         if self._reset_at is not None and self._clock() >= self._reset_at:
@@ -134,6 +154,8 @@ class RateBudget:
 
     def _update(self, headers: RateHeaders) -> None:
         assert headers.remaining is not None
+        if headers.limit is not None:
+            self._limit = headers.limit
         new_window = headers.reset_at is not None and headers.reset_at != self._reset_at
         if self._remaining is None or new_window:
             # Answers of the new window; a stale answer of the previous window would carry

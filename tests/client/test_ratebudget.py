@@ -78,3 +78,18 @@ def test_a_429_pauses_everyone_until_the_reset():
     before = server.now
     budget.acquire()
     assert server.now >= before + 120
+
+
+def test_a_low_budget_is_spread_until_the_reset():
+    server = FakeServer(limit=100)
+    budget = RateBudget(reserve=2, low_water=0.1, clock=server.clock, sleep=server.sleep)
+    server.used[int(server.now // 3600)] = 92  # 8 left, 6 spendable: below 10% of 100
+    reset = (int(server.now // 3600) + 1) * 3600.0
+    budget.acquire()
+    budget.release(server.request())  # 7 left
+    started = server.now
+    budget.acquire()
+    budget.release(server.request())
+    gap = server.now - started
+    assert gap > 0 and abs(gap - (reset - started) / 5) < 1.0
+    assert server.refused == 0
