@@ -13,6 +13,7 @@ import pyarrow as pa
 from outreach_pipeline.auth import ReauthorizationRequired, build_auth
 from outreach_pipeline.catalog import select
 from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.landing import DatabaseBusy
 from outreach_pipeline.settings import load_settings
 from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
 
@@ -66,7 +67,7 @@ def execute(
             auth=auth or build_auth(settings),
             options=options,
         )
-    except ReauthorizationRequired as error:
+    except (ReauthorizationRequired, DatabaseBusy) as error:
         raise UserFacingError(str(error)) from error
     out.write(summary_table(results))
     failed = [r for r in results if r.error]
