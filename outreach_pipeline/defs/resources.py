@@ -39,9 +39,11 @@ from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
 class OutreachResource(dg.ConfigurableResource):
     """The Outreach API and the OAuth grant the pipeline reads it with."""
 
-    client_id: str = Field(description="The OAuth app's client id (OUTREACH_CLIENT_ID).")
-    client_secret: str = Field(
-        description="The OAuth app's client secret (OUTREACH_CLIENT_SECRET)."
+    client_id: str | None = Field(
+        default=None, description="The OAuth app's client id (OUTREACH_CLIENT_ID)."
+    )
+    client_secret: str | None = Field(
+        default=None, description="The OAuth app's client secret (OUTREACH_CLIENT_SECRET)."
     )
     client_kind: str = Field(
         default="production",
@@ -51,6 +53,26 @@ class OutreachResource(dg.ConfigurableResource):
     oauth_url: str = Field(default=DEFAULT_OAUTH_URL, description="OAuth base URL (…/oauth).")
     redirect_uri: str = Field(
         default=DEFAULT_REDIRECT_URI, description="The redirect URI registered for the app."
+    )
+    dev_client_id: str | None = Field(
+        default=None,
+        description="A development credential pair's client id (OUTREACH_DEV_CLIENT_ID), "
+        "used for grants authorized with it.",
+    )
+    dev_client_secret: str | None = Field(
+        default=None, description="The development pair's secret (OUTREACH_DEV_CLIENT_SECRET)."
+    )
+    s2s_guid: str | None = Field(
+        default=None,
+        description="S2S mode: the app's S2S GUID (OUTREACH_S2S_GUID); set, with the install "
+        "id and private key path, to read as the app instead of a user's grant.",
+    )
+    s2s_install_id: str | None = Field(
+        default=None, description="S2S mode: the app install id (OUTREACH_S2S_INSTALL_ID)."
+    )
+    s2s_private_key_path: str | None = Field(
+        default=None,
+        description="S2S mode: path of the app's RSA private key (OUTREACH_S2S_PRIVATE_KEY_PATH).",
     )
     token_store_path: str = Field(
         default=DEFAULT_TOKEN_STORE, description="Where the grant (refresh token) is kept."
@@ -75,9 +97,14 @@ class OutreachResource(dg.ConfigurableResource):
     def settings(self, duckdb_path: str | Path = DEFAULT_DUCKDB_PATH) -> Settings:
         """Validated settings, as the command line would read them from the environment."""
         env = {
-            "OUTREACH_CLIENT_ID": self.client_id,
-            "OUTREACH_CLIENT_SECRET": self.client_secret,
+            "OUTREACH_CLIENT_ID": self.client_id or "",
+            "OUTREACH_CLIENT_SECRET": self.client_secret or "",
             "OUTREACH_CLIENT_KIND": self.client_kind,
+            "OUTREACH_DEV_CLIENT_ID": self.dev_client_id or "",
+            "OUTREACH_DEV_CLIENT_SECRET": self.dev_client_secret or "",
+            "OUTREACH_S2S_GUID": self.s2s_guid or "",
+            "OUTREACH_S2S_INSTALL_ID": self.s2s_install_id or "",
+            "OUTREACH_S2S_PRIVATE_KEY_PATH": self.s2s_private_key_path or "",
             "OUTREACH_API_URL": self.api_url,
             "OUTREACH_OAUTH_URL": self.oauth_url,
             "OUTREACH_REDIRECT_URI": self.redirect_uri,
@@ -94,8 +121,13 @@ class OutreachResource(dg.ConfigurableResource):
         return self._auth
 
     def grant_health(self) -> GrantHealth:
-        """The stored grant's health, read from the token store without spending a token."""
-        return stored_grant_health(self.settings())
+        """The stored grant's health, read from the token store without spending a token.
+
+        In S2S mode no grant is used, so none is needed: healthy, nothing stored."""
+        settings = self.settings()
+        if settings.s2s is not None:
+            return GrantHealth(stored=False, needs_reauthorization=False)
+        return stored_grant_health(settings)
 
     def stored_grant(self) -> Grant | None:
         """The stored grant (who authorized, scopes), None when absent or unreadable."""
@@ -132,10 +164,19 @@ def optional_env_var(name: str) -> dg.EnvVar | None:
 def outreach_from_env() -> OutreachResource:
     """The resource as configured by the ``OUTREACH_*`` variables (or ``.env``).
 
-    Secrets stay ``EnvVar``s; non-secret settings fall back to the command line's defaults."""
+    Secrets stay ``EnvVar``s; non-secret settings fall back to the command line's defaults.
+    The OAuth pair is required unless S2S mode is configured (then it is optional)."""
+    s2s_only = bool(os.environ.get("OUTREACH_S2S_GUID")) and not os.environ.get(
+        "OUTREACH_CLIENT_ID"
+    )
     return OutreachResource(
-        client_id=dg.EnvVar("OUTREACH_CLIENT_ID"),
-        client_secret=dg.EnvVar("OUTREACH_CLIENT_SECRET"),
+        client_id=None if s2s_only else dg.EnvVar("OUTREACH_CLIENT_ID"),
+        client_secret=None if s2s_only else dg.EnvVar("OUTREACH_CLIENT_SECRET"),
+        dev_client_id=optional_env_var("OUTREACH_DEV_CLIENT_ID"),
+        dev_client_secret=optional_env_var("OUTREACH_DEV_CLIENT_SECRET"),
+        s2s_guid=optional_env_var("OUTREACH_S2S_GUID"),
+        s2s_install_id=optional_env_var("OUTREACH_S2S_INSTALL_ID"),
+        s2s_private_key_path=os.environ.get("OUTREACH_S2S_PRIVATE_KEY_PATH") or None,
         client_kind=os.environ.get("OUTREACH_CLIENT_KIND") or "production",
         api_url=os.environ.get("OUTREACH_API_URL") or DEFAULT_API_URL,
         oauth_url=os.environ.get("OUTREACH_OAUTH_URL") or DEFAULT_OAUTH_URL,

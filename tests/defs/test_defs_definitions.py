@@ -15,9 +15,10 @@ from outreach_pipeline.definitions import defs
 from outreach_pipeline.defs.assets import DUCKDB_POOL, GROUP, outreach_streams
 from outreach_pipeline.defs.checks import IDS_UNIQUE, NO_FUTURE_ROWS, RELATIONSHIPS_FOUND
 from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
+from outreach_pipeline.defs.resources import outreach_from_env
 from outreach_pipeline.defs.schedules import build_schedules, nightly_job, sweep_job
 from outreach_pipeline.emulator import Emulator
-from outreach_pipeline.settings import SettingsError
+from outreach_pipeline.settings import Credentials, S2SSettings, Secret, SettingsError
 from tests.defs.ui_support import ROOT
 
 
@@ -114,3 +115,52 @@ def test_instance_and_workspace_settings() -> None:
     (entry,) = workspace["load_from"]
     assert entry["python_module"]["location_name"] == "outreach_pipeline"
     assert entry["python_module"]["module_name"] == "outreach_pipeline.definitions"
+
+
+def test_resource_settings_carry_s2s_and_the_development_pair(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    key = tmp_path / "s2s.pem"
+    key.write_text("not read until a token is needed")
+    variables = {
+        "OUTREACH_CLIENT_ID": "prod-id",
+        "OUTREACH_CLIENT_SECRET": "prod secret",
+        "OUTREACH_DEV_CLIENT_ID": "dev-id",
+        "OUTREACH_DEV_CLIENT_SECRET": "dev secret+&=/%",
+        "OUTREACH_S2S_GUID": "app-guid",
+        "OUTREACH_S2S_INSTALL_ID": "install-1",
+        "OUTREACH_S2S_PRIVATE_KEY_PATH": str(key),
+    }
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+    configured = outreach_from_env()
+    assert isinstance(configured.dev_client_secret, dg.EnvVar)
+    assert isinstance(configured.s2s_guid, dg.EnvVar)
+    assert configured.s2s_private_key_path == str(key)  # a path, not a secret
+    with dg.build_resources({"outreach": configured}) as built:
+        resolved = built.outreach
+    settings = resolved.settings()
+
+    assert settings.credentials_for("development") == Credentials(
+        "development", "dev-id", Secret("dev secret+&=/%")
+    )
+    assert settings.credentials_for("production").client_id == "prod-id"
+    assert settings.s2s == S2SSettings("app-guid", "install-1", key)
+    assert resolved.grant_health().needs_reauthorization is False  # S2S stores no grant
+
+
+def test_s2s_alone_needs_no_oauth_pair(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    key = tmp_path / "s2s.pem"
+    key.write_text("key")
+    for name in ("OUTREACH_CLIENT_ID", "OUTREACH_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OUTREACH_S2S_GUID", "app-guid")
+    monkeypatch.setenv("OUTREACH_S2S_INSTALL_ID", "install-1")
+    monkeypatch.setenv("OUTREACH_S2S_PRIVATE_KEY_PATH", str(key))
+
+    with dg.build_resources({"outreach": outreach_from_env()}) as built:
+        resolved = built.outreach
+
+    assert resolved.settings().credentials == ()
+    assert resolved.settings().s2s is not None
