@@ -1,5 +1,5 @@
-"""The Dagster code location: every Outreach stream as an asset, its checks, schedules and the
-grant alert sensor.
+"""The Dagster code location: every Outreach stream as an asset, its checks, schedules the
+grant alert sensor and the job whose runs record its alerts.
 
 Runs execute in one process: the stream step already fetches in parallel threads sharing one
 rate budget and one DuckDB writer, so step subprocesses would only add start-up time.
@@ -12,11 +12,11 @@ from outreach_pipeline.defs.assets import outreach_streams
 from outreach_pipeline.defs.grant_health import grant_health
 from outreach_pipeline.defs.resources import duckdb_from_env, outreach_from_env
 from outreach_pipeline.defs.schedules import build_schedules, nightly_job, sweep_job
-from outreach_pipeline.defs.sensors import grant_alerts
+from outreach_pipeline.defs.sensors import grant_alert_job, grant_alerts
 
 defs = dg.Definitions(
     assets=[outreach_streams, grant_health],
-    jobs=[nightly_job, sweep_job],
+    jobs=[nightly_job, sweep_job, grant_alert_job],
     schedules=build_schedules(),
     sensors=[grant_alerts],
     executor=dg.in_process_executor,

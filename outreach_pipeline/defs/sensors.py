@@ -4,44 +4,100 @@ Every few minutes it reads the grant's health from the token store (no token is 
 finds the open incidents: no grant, a grant needing reauthorization, a development-credential
 grant within a day of its weekly expiry, a refresh token within a day of expiring unused. Each
 incident is alerted once, again after 24 hours while it lasts, and a "resolved" notice follows
-when it ends; the sensor cursor remembers what was alerted when. Alerts appear in the sensor's
-ticks and logs in the UI and go to the configured channels (see ``alerts.py``).
-"""
+when it ends; the sensor cursor remembers what was alerted when.
 
-from __future__ import annotations
+An alert says what happened, since when, which streams it blocks, the command to run and the
+authorize URL it opens. It goes to the configured channels (see ``alerts.py``) and shows in the
+UI three ways: the sensor tick's log, an ``AssetObservation`` on ``outreach/grant_health`` (its
+event history lists every incident opened and resolved), and one run of the
+``outreach_grant_alert`` job per notice (keyed by ``run_key``, so never launched twice), which
+puts the alert in the runs list.
+"""
 
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import dagster as dg
+from pydantic import Field
 
 from outreach_pipeline.auth import GrantHealth
+from outreach_pipeline.auth.build import oauth_client
 from outreach_pipeline.auth.errors import LOGIN_HINT
 from outreach_pipeline.auth.health import duration
+from outreach_pipeline.auth.login import new_state
+from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.defs.alerts import AlertsResource
+from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
 from outreach_pipeline.defs.resources import OutreachResource
+from outreach_pipeline.settings import SettingsError
 
 HOUR = 3600
 WARN_WITHIN = 24 * HOUR
 REALERT_AFTER = 24 * HOUR
+ALERT_JOB = "outreach_grant_alert"
 
 
 @dataclass(frozen=True)
 class Incident:
     key: str
     text: str
+    since: float | None = None
+    """When it started (or the expiry it warns of), when known: keys its alert runs."""
 
 
-def incidents(health: GrantHealth, now: float) -> list[Incident]:
-    """What about the grant needs a person at ``now``."""
-    if not health.stored:
-        return [Incident("no_grant", f"No Outreach grant is stored: {LOGIN_HINT}.")]
+@dataclass(frozen=True)
+class Notice:
+    """One message to send: an incident alerted (again) or resolved, with its run key."""
+
+    key: str
+    resolved: bool
+    text: str
+    run_key: str
+
+
+def _utc(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def authorize_url(outreach: OutreachResource, health: GrantHealth) -> str | None:
+    """The URL ``auth login`` opens, for the grant's credential pair and every stream's scopes.
+
+    It carries the client id, redirect URI, scopes and a fresh state, never a secret; the
+    command makes its own (with the state it checks), so open it through the command. None
+    when no OAuth credentials are configured."""
+    try:
+        settings = outreach.settings()
+        client = oauth_client(settings, health.credential_kind)
+    except SettingsError:
+        return None
+    kind = client.credentials.kind
+    return client.authorize_url(scopes_for(list(catalog().values())), new_state(kind))
+
+
+def _action(url: str | None) -> str:
+    opens = f"; it opens {url}" if url else ""
+    return f"{LOGIN_HINT}{opens}"
+
+
+def _blocked() -> str:
+    streams = sorted(catalog())
+    return f"All {len(streams)} streams are blocked until then: {', '.join(streams)}."
+
+
+def incidents(health: GrantHealth, now: float, url: str | None = None) -> list[Incident]:
+    """What about the grant needs a person at ``now``; ``url`` is the authorize URL to show."""
+    if health.needs_reauthorization and not health.stored:
+        return [Incident("no_grant", f"No Outreach grant is stored: {_action(url)}. {_blocked()}")]
     if health.needs_reauthorization:
+        since = f" since {_utc(health.since)}" if health.since is not None else ""
         return [
             Incident(
                 "needs_reauthorization",
-                f"The Outreach grant needs reauthorization ({health.reason}): {LOGIN_HINT}.",
+                f"The Outreach grant needs reauthorization{since} ({health.reason}): "
+                f"{_action(url)}. {_blocked()}",
+                health.since,
             )
         ]
     found = []
@@ -52,7 +108,8 @@ def incidents(health: GrantHealth, now: float) -> list[Incident]:
             Incident(
                 "development_expiry",
                 f"The development-credential Outreach grant reaches its weekly expiry {when}; "
-                f"if syncs start failing, {LOGIN_HINT}.",
+                f"if syncs start failing, {_action(url)}.",
+                dev_expiry,
             )
         )
     refresh_expiry = health.refresh_token_expires_at
@@ -62,6 +119,7 @@ def incidents(health: GrantHealth, now: float) -> list[Incident]:
                 "refresh_token_idle",
                 f"The Outreach refresh token expires unused in {duration(refresh_expiry - now)}: "
                 "run a sync (any stream) to renew it.",
+                refresh_expiry,
             )
         )
     return found
@@ -69,26 +127,99 @@ def incidents(health: GrantHealth, now: float) -> list[Incident]:
 
 def notices(
     open_incidents: dict[str, dict], current: list[Incident], now: float
-) -> tuple[list[str], dict[str, dict]]:
-    """Messages to send now and the open incidents afterwards (the next cursor)."""
-    messages = []
+) -> tuple[list[Notice], dict[str, dict]]:
+    """Notices to send now and the open incidents afterwards (the next cursor).
+
+    Run keys name the incident's start (the alert time when unknown) and how many times it was
+    alerted, so a tick evaluated again from the same cursor asks for the same runs, which
+    Dagster then launches only once."""
+    sent = []
     after = {}
     for incident in current:
         alerted = open_incidents.get(incident.key)
         if alerted is None or now - alerted["at"] >= REALERT_AFTER:
-            messages.append(incident.text)
-            alerted = {"at": now, "text": incident.text}
+            count = 1 if alerted is None else alerted.get("count", 1) + 1
+            start = incident.since if incident.since is not None else now
+            if alerted is not None and "run_key" in alerted:
+                run_key = f"{alerted['run_key'].rsplit('#', 1)[0]}#{count}"
+            else:
+                run_key = f"{incident.key}@{start:.0f}#{count}"
+            alerted = {"at": now, "text": incident.text, "count": count, "run_key": run_key}
+            sent.append(Notice(incident.key, False, incident.text, run_key))
         after[incident.key] = alerted
     for key, alerted in open_incidents.items():
         if key not in after:
-            messages.append(f"Resolved: {alerted['text']}")
-    return messages, after
+            opened = alerted.get("run_key") or f"{key}@{alerted['at']:.0f}"
+            run_key = f"{opened}:resolved"
+            sent.append(Notice(key, True, f"Resolved: {alerted['text']}", run_key))
+    return sent, after
+
+
+class GrantAlertConfig(dg.Config):
+    incident: str
+    resolved: bool = False
+    text: str
+    failed_channels: list[str] = Field(default_factory=list)
+
+
+@dg.op
+def log_grant_alert(context: dg.OpExecutionContext, config: GrantAlertConfig) -> None:
+    """Logs the alert, so it shows in the runs list and the run's logs."""
+    if config.resolved:
+        context.log.info(config.text)
+    else:
+        context.log.warning(config.text)
+    for problem in config.failed_channels:
+        context.log.error(f"alert channel failed: {problem}")
+
+
+@dg.job(
+    name=ALERT_JOB,
+    description="One run per grant alert or resolved notice, launched by outreach_grant_alerts.",
+    tags={"outreach/kind": "grant_alert"},
+)
+def grant_alert_job() -> None:
+    log_grant_alert()
+
+
+def _observation(notice: Notice, health: GrantHealth, url: str | None) -> dg.AssetObservation:
+    return dg.AssetObservation(
+        asset_key=GRANT_HEALTH_KEY,
+        description=notice.text,
+        metadata={
+            "incident": notice.key,
+            "state": "resolved" if notice.resolved else "open",
+            "needs_reauthorization": health.needs_reauthorization,
+            "reason": health.reason,
+            "since": dg.MetadataValue.timestamp(health.since)
+            if health.since is not None
+            else dg.MetadataValue.null(),
+            "blocked_streams": dg.MetadataValue.json(
+                sorted(catalog()) if health.needs_reauthorization else []
+            ),
+            "action": LOGIN_HINT if not notice.resolved else None,
+            "authorize_url": dg.MetadataValue.url(url) if url and not notice.resolved else None,
+        },
+    )
+
+
+def _run_request(notice: Notice, failures: list[str]) -> dg.RunRequest:
+    config = GrantAlertConfig(
+        incident=notice.key, resolved=notice.resolved, text=notice.text, failed_channels=failures
+    )
+    return dg.RunRequest(
+        run_key=notice.run_key,
+        job_name=ALERT_JOB,
+        run_config=dg.RunConfig(ops={log_grant_alert.name: config}),
+        tags={"outreach/incident": notice.key},
+    )
 
 
 @dg.sensor(
     name="outreach_grant_alerts",
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.RUNNING,
+    job=grant_alert_job,
 )
 def grant_alerts(
     context: dg.SensorEvaluationContext, outreach: OutreachResource, alerts: AlertsResource
@@ -96,19 +227,25 @@ def grant_alerts(
     """Alerts once per incident when the Outreach grant needs a person (re-alerts daily)."""
     now = time.time()
     open_incidents = json.loads(context.cursor) if context.cursor else {}
-    current = incidents(outreach.grant_health(), now)
-    messages, after = notices(open_incidents, current, now)
-    failures = [problem for text in messages for problem in alerts.send(text)]
-    for text in messages:
-        context.log.warning(text)
-    for problem in failures:
-        context.log.error(f"alert channel failed: {problem}")
-    if messages:
-        summary = " | ".join(messages)
-    elif current:
+    health = outreach.grant_health()
+    url = authorize_url(outreach, health) if health.stored or health.needs_reauthorization else None
+    current = incidents(health, now, url)
+    sent, after = notices(open_incidents, current, now)
+    run_requests = []
+    observations = []
+    for notice in sent:
+        failures = alerts.send(notice.text)
+        (context.log.info if notice.resolved else context.log.warning)(notice.text)
+        for problem in failures:
+            context.log.error(f"alert channel failed: {problem}")
+        run_requests.append(_run_request(notice, failures))
+        observations.append(_observation(notice, health, url))
+    if sent:
+        return dg.SensorResult(
+            run_requests=run_requests, asset_events=observations, cursor=json.dumps(after)
+        )
+    if current:
         summary = f"already alerted: {', '.join(i.key for i in current)}"
     else:
         summary = "the Outreach grant is healthy"
-    if failures:
-        summary += f" (failed channels: {'; '.join(failures)})"
     return dg.SensorResult(skip_reason=summary, cursor=json.dumps(after))

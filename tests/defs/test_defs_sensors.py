@@ -14,12 +14,16 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from dagster._core.storage.tags import RUN_KEY_TAG
 
+from outreach_pipeline.auth.errors import LOGIN_HINT
 from outreach_pipeline.auth.grant import Grant, TokenResponse
 from outreach_pipeline.auth.token_store import open_token_store
+from outreach_pipeline.catalog import catalog
 from outreach_pipeline.defs.alerts import AlertsResource
+from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
 from outreach_pipeline.defs.schedules import build_schedules
-from outreach_pipeline.defs.sensors import grant_alerts
+from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alert_job, grant_alerts, log_grant_alert
 from outreach_pipeline.settings import CredentialKind, Secret
 
 DAY = 24 * 3600
@@ -116,6 +120,13 @@ def evaluate(
     return result
 
 
+def alert_config(request: dg.RunRequest) -> dict[str, Any]:
+    """The ``outreach_grant_alert`` run's op config, as the sensor requested it."""
+    config = request.run_config
+    assert isinstance(config, dict)
+    return config["ops"][log_grant_alert.name]["config"]
+
+
 def test_alerts_once_per_incident_then_resolves(resources: dict, webhook: Webhook) -> None:
     alerts = AlertsResource(webhook_url=webhook.url)
     forget_grant(resources)
@@ -145,7 +156,9 @@ def test_realerts_after_a_day(resources: dict, webhook: Webhook) -> None:
     evaluate(resources, alerts, json.dumps(first))
 
     assert len(webhook.texts()) == 2
-    assert webhook.texts()[0] == webhook.texts()[1]
+    # The same alert; only the authorize URL's throwaway state differs.
+    first_text, second_text = (text.split("&state=")[0] for text in webhook.texts())
+    assert first_text == second_text
 
 
 def test_a_grant_marked_for_reauthorization_is_an_incident(
@@ -208,8 +221,8 @@ def test_alerts_go_by_mail_when_smtp_is_configured(resources: dict, webhook: Web
     assert "To: ops@example.com" in message
     assert "No Outreach grant is stored" in message
     assert len(webhook.texts()) == 1
-    assert result.skip_reason is not None
-    assert "failed" not in result.skip_reason.skip_message
+    (request,) = result.run_requests or []
+    assert alert_config(request)["failed_channels"] == []
 
 
 def test_a_failing_channel_never_stops_the_sensor(resources: dict) -> None:
@@ -221,8 +234,9 @@ def test_a_failing_channel_never_stops_the_sensor(resources: dict) -> None:
 
         for alerts in (unreachable, erroring):
             result = evaluate(resources, alerts)
-            assert result.skip_reason is not None
-            assert "failed channels: webhook" in result.skip_reason.skip_message
+            (request,) = result.run_requests or []
+            (problem,) = alert_config(request)["failed_channels"]
+            assert problem.startswith("webhook: ")
             assert "no_grant" in json.loads(result.cursor or "")
         assert len(failing.received) == 1
     finally:
@@ -244,3 +258,61 @@ def test_schedules_skip_while_the_grant_needs_reauthorization(resources: dict) -
             skipped = schedule(context)
         assert isinstance(skipped, dg.SkipReason)
         assert "outreach-pipeline auth login" in str(skipped.skip_message)
+
+
+def launch(instance: dg.DagsterInstance, requests: list[dg.RunRequest]) -> None:
+    """Launch the requested alert runs as the sensor daemon does: a run key launches once."""
+    job = dg.Definitions(jobs=[grant_alert_job]).resolve_job_def(ALERT_JOB)
+    for request in requests:
+        launched = instance.get_runs(dg.RunsFilter(tags={RUN_KEY_TAG: request.run_key or ""}))
+        if launched:
+            continue
+        config = request.run_config
+        assert isinstance(config, dict)
+        tags = {**request.tags, RUN_KEY_TAG: request.run_key or ""}
+        assert job.execute_in_process(run_config=config, instance=instance, tags=tags).success
+
+
+def test_alerts_show_in_the_ui_as_observations_and_one_run_each(
+    resources: dict, webhook: Webhook, instance: dg.DagsterInstance
+) -> None:
+    alerts = AlertsResource(webhook_url=webhook.url)
+    forget_grant(resources)
+
+    opened = evaluate(resources, alerts)
+    replayed = evaluate(resources, alerts)  # the same tick again, its cursor never saved
+    quiet = evaluate(resources, alerts, opened.cursor)
+    save_grant(resources, "production", age=60)
+    resolved = evaluate(resources, alerts, quiet.cursor)
+    ticks = [opened, replayed, quiet, resolved]
+    for tick in ticks:
+        launch(instance, list(tick.run_requests or []))
+        for event in tick.asset_events:
+            instance.report_runless_asset_event(event)
+
+    assert not quiet.run_requests and not quiet.asset_events
+    assert [r.run_key for r in opened.run_requests or []] == [
+        r.run_key for r in replayed.run_requests or []
+    ]
+    runs = instance.get_runs(dg.RunsFilter(job_name=ALERT_JOB))
+    assert len(runs) == 2  # the replayed tick's run key was launched already
+    assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs)
+    logged = [
+        entry.user_message
+        for run in runs
+        for entry in instance.all_logs(run.run_id)
+        if entry.step_key == log_grant_alert.name and "No Outreach grant" in entry.user_message
+    ]
+    assert any(text.startswith("Resolved: No Outreach grant") for text in logged)
+    assert any(text.startswith("No Outreach grant is stored") for text in logged)
+
+    records = instance.fetch_observations(GRANT_HEALTH_KEY, limit=10).records
+    states = [r.asset_observation.metadata["state"].value for r in reversed(records)]
+    assert states == ["open", "open", "resolved"]  # one per evaluated tick that alerted
+    first = records[-1].asset_observation
+    assert first.metadata["incident"].value == "no_grant"
+    assert first.metadata["action"].value == LOGIN_HINT
+    assert str(first.metadata["authorize_url"].value).startswith(
+        resources["outreach"].oauth_url + "/authorize?"
+    )
+    assert len(first.metadata["blocked_streams"].value) == len(catalog())
