@@ -34,11 +34,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also list every id and mark rows deleted in Outreach (otherwise weekly)",
     )
+    parser.add_argument(
+        "--batch-rows",
+        type=int,
+        default=SyncOptions().batch_rows,
+        help="rows committed per batch (default %(default)s); smaller uses less memory",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    return execute(args.streams, args.full_refresh, args.sweep_deletes)
+    if args.batch_rows < 1:
+        raise UserFacingError("--batch-rows must be at least 1")
+    options = SyncOptions(batch_rows=args.batch_rows)
+    return execute(args.streams, args.full_refresh, args.sweep_deletes, options=options)
 
 
 def execute(

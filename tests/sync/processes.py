@@ -1,7 +1,10 @@
-"""The emulator and the sync as separate processes, for kill -9 and concurrent-reader tests."""
+"""The emulator and ``outreach-pipeline sync`` as separate processes, for kill -9 and
+concurrent-reader tests. The sync runs with its real auth: a grant obtained through the
+emulator's OAuth flow and kept in a token store, as after ``outreach-pipeline auth login``."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -10,7 +13,11 @@ from typing import Any
 
 import httpx
 
+from outreach_pipeline.auth.login import login
 from outreach_pipeline.catalog import catalog, scopes_for
+from outreach_pipeline.commands.demo import free_loopback_port, play_browser
+from outreach_pipeline.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from outreach_pipeline.settings import Credentials, Secret, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,8 +26,18 @@ class EmulatorProcess:
     """``outreach-pipeline emulator`` in its own process, driven through ``/_emulator/``."""
 
     def __init__(self, *args: str) -> None:
+        self.redirect_uri = f"http://127.0.0.1:{free_loopback_port()}/callback"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "outreach_pipeline.cli", "emulator", "--auto-consent", *args],
+            [
+                sys.executable,
+                "-m",
+                "outreach_pipeline.cli",
+                "emulator",
+                "--auto-consent",
+                "--redirect-uri",
+                self.redirect_uri,
+                *args,
+            ],
             stdout=subprocess.PIPE,
             text=True,
             cwd=ROOT,
@@ -32,6 +49,7 @@ class EmulatorProcess:
         self.admin = httpx.Client(base_url=self.base_url + "/_emulator", timeout=60)
 
     def token(self) -> str:
+        """An access token straight from the emulator (for scripts that skip OAuth)."""
         scopes = scopes_for(list(catalog().values()))
         return self.admin.post("/grants", json={"scopes": scopes}).json()["access_token"]
 
@@ -44,20 +62,37 @@ class EmulatorProcess:
         self.process.wait(timeout=10)
 
 
-def sync_process(
-    emulator: EmulatorProcess, db_path: Path, token: str, *args: str
-) -> subprocess.Popen[str]:
-    """The sync command in a child process (``tests/sync/sync_child.py``) against ``emulator``."""
+def authorized_environment(emulator: EmulatorProcess, workdir: Path) -> dict[str, str]:
+    """Log in through the emulator's OAuth flow, storing the grant in ``workdir``; the
+    environment under which ``outreach-pipeline sync`` uses that grant."""
     env = {
-        **os.environ,
         "OUTREACH_API_URL": emulator.api_url,
-        "OUTREACH_DUCKDB_PATH": str(db_path),
-        "TEST_ACCESS_TOKEN": token,
+        "OUTREACH_OAUTH_URL": emulator.base_url + "/oauth",
+        "OUTREACH_REDIRECT_URI": emulator.redirect_uri,
+        "OUTREACH_CLIENT_ID": DEFAULT_CLIENT_ID,
+        "OUTREACH_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+        "OUTREACH_TOKEN_STORE": str(workdir / "grant.json"),
+        "OUTREACH_DUCKDB_PATH": str(workdir / "landing.duckdb"),
     }
+    settings = Settings(
+        api_url=env["OUTREACH_API_URL"],
+        oauth_url=env["OUTREACH_OAUTH_URL"],
+        redirect_uri=emulator.redirect_uri,
+        token_store_path=Path(env["OUTREACH_TOKEN_STORE"]),
+        credentials=(Credentials("production", DEFAULT_CLIENT_ID, Secret(DEFAULT_CLIENT_SECRET)),),
+    )
+    scopes = scopes_for(list(catalog().values()))
+    login(settings, "production", scopes, lambda _: None, play_browser, io.StringIO(), 60)
+    return env
+
+
+def sync_process(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """``outreach-pipeline sync`` in a child process with ``env`` (see above)."""
+    workdir = Path(env["OUTREACH_DUCKDB_PATH"]).parent
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "sync" / "sync_child.py"), *args],
-        env=env,
-        cwd=db_path.parent,
+        [sys.executable, "-m", "outreach_pipeline.cli", "sync", *args],
+        env={**os.environ, **env},
+        cwd=workdir,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sync.processes import ROOT, EmulatorProcess, sync_process
+from tests.sync.processes import ROOT, EmulatorProcess, authorized_environment, sync_process
 from tests.sync.support import assert_landing_equals
 
 
@@ -29,29 +29,29 @@ def small_emulator_process() -> Iterator[EmulatorProcess]:
     emulator.stop()
 
 
-def _kill_and_rerun(emulator: EmulatorProcess, db_path: Path, kills: int, seed: int) -> None:
+def _kill_and_rerun(emulator: EmulatorProcess, workdir: Path, kills: int, seed: int) -> None:
     rng = random.Random(seed)
-    token = emulator.token()
+    env = authorized_environment(emulator, workdir)
     for _ in range(kills):
         # Small batches, so kills land between committed batches of one stream too.
-        child = sync_process(emulator, db_path, token, "--batch-rows", "500")
+        child = sync_process(env, "--batch-rows", "500")
         time.sleep(rng.uniform(0.3, 3.0))
         child.kill()
         child.wait()
-    finished = sync_process(emulator, db_path, token, "--sweep-deletes")
+    finished = sync_process(env, "--sweep-deletes")
     out, err = finished.communicate(timeout=120)
     assert finished.returncode == 0, err
     assert "total" in out
-    assert_landing_equals(emulator.records, db_path)
+    assert_landing_equals(emulator.records, Path(env["OUTREACH_DUCKDB_PATH"]))
 
 
 def test_killed_syncs_resume_without_loss_or_duplicates(emulator_process, tmp_path: Path):
-    _kill_and_rerun(emulator_process, tmp_path / "landing.duckdb", kills=3, seed=11)
+    _kill_and_rerun(emulator_process, tmp_path, kills=3, seed=11)
 
 
 @pytest.mark.slow
 def test_twenty_kills(emulator_process, tmp_path: Path):
-    _kill_and_rerun(emulator_process, tmp_path / "landing.duckdb", kills=20, seed=12)
+    _kill_and_rerun(emulator_process, tmp_path, kills=20, seed=12)
 
 
 READER = """
@@ -72,9 +72,9 @@ print(ok, busy)
 
 def test_a_concurrent_reader_does_not_fail_the_sync(small_emulator_process, tmp_path: Path):
     emulator_process = small_emulator_process
-    db_path = tmp_path / "landing.duckdb"
-    token = emulator_process.token()
-    first = sync_process(emulator_process, db_path, token, "--streams", "users")
+    env = authorized_environment(emulator_process, tmp_path)
+    db_path = Path(env["OUTREACH_DUCKDB_PATH"])
+    first = sync_process(env, "--streams", "users")
     assert first.wait(timeout=60) == 0
     reader = subprocess.Popen(
         [sys.executable, "-c", READER, str(db_path), "4"],
@@ -82,7 +82,7 @@ def test_a_concurrent_reader_does_not_fail_the_sync(small_emulator_process, tmp_
         text=True,
         cwd=ROOT,
     )
-    child = sync_process(emulator_process, db_path, token)
+    child = sync_process(env)
     _, err = child.communicate(timeout=120)
     reads, _ = reader.communicate(timeout=30)
     assert child.returncode == 0, err
