@@ -316,3 +316,72 @@ def test_alerts_show_in_the_ui_as_observations_and_one_run_each(
         resources["outreach"].oauth_url + "/authorize?"
     )
     assert len(first.metadata["blocked_streams"].value) == len(catalog())
+
+
+class SlackApi:
+    """A loopback stand-in for Slack's Web API: records chat.postMessage calls."""
+
+    def __init__(self, error: str | None = None) -> None:
+        calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.calls = calls
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                body = json.loads(self.rfile.read(length))
+                calls.append((self.path, self.headers["Authorization"], body))
+                answer = {"ok": False, "error": error} if error else {"ok": True, "ts": "1.0"}
+                payload = json.dumps(answer).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_alerts_go_to_slack_through_dagster_slack(resources: dict) -> None:
+    slack = SlackApi()
+    try:
+        alerts = AlertsResource(
+            slack_token="xoxb-test", slack_channel="#data-ops", slack_api_url=slack.url
+        )
+        forget_grant(resources)
+        result = evaluate(resources, alerts)
+    finally:
+        slack.close()
+
+    ((path, authorization, body),) = slack.calls
+    assert path == "/api/chat.postMessage"
+    assert authorization == "Bearer xoxb-test"
+    assert body["channel"] == "#data-ops"
+    assert body["text"].startswith("No Outreach grant is stored")
+    (request,) = result.run_requests or []
+    assert alert_config(request)["failed_channels"] == []
+
+
+def test_a_slack_refusal_is_reported_not_raised(resources: dict) -> None:
+    slack = SlackApi(error="channel_not_found")
+    try:
+        alerts = AlertsResource(
+            slack_token="xoxb-test", slack_channel="#gone", slack_api_url=slack.url
+        )
+        forget_grant(resources)
+        result = evaluate(resources, alerts)
+    finally:
+        slack.close()
+
+    (request,) = result.run_requests or []
+    (problem,) = alert_config(request)["failed_channels"]
+    assert problem.startswith("slack: SlackApiError") and "channel_not_found" in problem
+    assert "xoxb-test" not in problem
