@@ -11,12 +11,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from benchmarks.children import ChildOutcome, run_child
+from benchmarks.emulator import Traffic
+from benchmarks.measurements import Measurement
 from benchmarks.peers.venvs import peer_venv
+from benchmarks.setting import Setting, measure_child
+from outreach_pipeline.catalog import catalog
 
 PACKAGE = "airbyte-source-outreach==1.0.30"
 REAL_API_URL = "https://api.outreach.io/api/v2/"
@@ -25,11 +30,14 @@ REAL_TOKEN_URL = "https://api.outreach.io/oauth/token"
 
 @dataclass
 class AirbyteRead:
-    """What one ``read`` emitted: record ids per stream, log lines and the exit status."""
+    """What one ``read`` emitted: record ids per stream, log lines, exit status, wall seconds and
+    the peak RSS of the connector's process."""
 
     records: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
     returncode: int = 0
+    seconds: float = 0.0
+    peak_rss_mb: float = 0.0
 
 
 def install() -> Path:
@@ -74,7 +82,7 @@ def configured_catalog(streams: list[str]) -> dict:
     }
 
 
-def read(
+def command(
     venv: Path,
     workdir: Path,
     *,
@@ -85,9 +93,8 @@ def read(
     refresh_token: str,
     redirect_uri: str,
     streams: list[str],
-    timeout: float = 600,
-) -> AirbyteRead:
-    """Run ``source-outreach read`` and collect record ids per stream from its messages."""
+) -> tuple[list[str], dict[str, str]]:
+    """The ``source-outreach read`` command line and environment, its files in ``workdir``."""
     pythonpath = pointed_package(venv, workdir, api_url, oauth_url)
     config = workdir / "config.json"
     config.write_text(
@@ -101,9 +108,9 @@ def read(
             }
         )
     )
-    catalog = workdir / "catalog.json"
-    catalog.write_text(json.dumps(configured_catalog(streams)))
-    command = [
+    catalog_file = workdir / "catalog.json"
+    catalog_file.write_text(json.dumps(configured_catalog(streams)))
+    line = [
         str(venv / "bin" / "python"),
         "-c",
         "from source_outreach.run import run; run()",
@@ -111,20 +118,29 @@ def read(
         "--config",
         str(config),
         "--catalog",
-        str(catalog),
+        str(catalog_file),
     ]
-    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
-    result = AirbyteRead()
-    with subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        assert process.stdout is not None
-        for line in process.stdout:
-            collect(result, line)
-        result.returncode = process.wait(timeout=timeout)
-        if process.stderr is not None:
-            result.errors.extend(process.stderr.read().splitlines()[-20:])
+    return line, {**os.environ, "PYTHONPATH": str(pythonpath)}
+
+
+def read(venv: Path, workdir: Path, *, timeout: float = 600, **options: Any) -> AirbyteRead:
+    """Run ``source-outreach read`` (its messages into a file) and collect record ids per stream
+    from them; ``options`` are :func:`command`'s."""
+    line, env = command(venv, workdir, **options)
+    outcome = run_child(line, workdir=workdir, name="airbyte-read", env=env, timeout=timeout)
+    result = AirbyteRead(
+        returncode=outcome.returncode, seconds=outcome.seconds, peak_rss_mb=outcome.peak_rss_mb
+    )
+    collect_file(result, outcome)
     return result
+
+
+def collect_file(result: AirbyteRead, outcome: ChildOutcome) -> None:
+    """Fold the messages a read wrote and its stderr's last lines into ``result``."""
+    with outcome.stdout.open() as messages:
+        for message in messages:
+            collect(result, message)
+    result.errors.extend(outcome.stderr.read_text(errors="replace").splitlines()[-20:])
 
 
 def collect(result: AirbyteRead, line: str) -> None:
@@ -140,3 +156,51 @@ def collect(result: AirbyteRead, line: str) -> None:
         result.errors.append(message["trace"]["error"].get("message", ""))
     elif message.get("type") == "LOG" and message["log"].get("level") in ("ERROR", "FATAL"):
         result.errors.append(message["log"].get("message", ""))
+
+
+# The streams the connector's manifest declares, as catalog paths.
+STREAMS = [
+    "accounts",
+    "calls",
+    "callDispositions",
+    "callPurposes",
+    "mailings",
+    "mailboxes",
+    "opportunities",
+    "personas",
+    "prospects",
+    "sequences",
+    "sequenceStates",
+    "sequenceSteps",
+    "snippets",
+    "stages",
+    "tasks",
+    "templates",
+    "users",
+]
+
+
+def emitted_records(outcome: ChildOutcome, _traffic: Traffic) -> int:
+    result = AirbyteRead()
+    collect_file(result, outcome)
+    return sum(len(ids) for ids in result.records.values())
+
+
+def measure(setting: Setting, repeat: int, venv: Path) -> Measurement:
+    """One ``read`` of the connector's streams into a file, against the harness's emulator."""
+    folder = setting.folder(f"airbyte-{repeat}")
+    emulator = setting.emulator
+    line, env = command(
+        venv,
+        folder,
+        api_url=emulator.api_url,
+        oauth_url=emulator.oauth_url,
+        client_id=emulator.client_id,
+        client_secret=emulator.client_secret,
+        refresh_token=setting.grant["refresh_token"],
+        redirect_uri=emulator.redirect_uri,
+        streams=[catalog()[path].table for path in STREAMS],
+    )
+    return measure_child(
+        setting, "airbyte", repeat, line, env=env, workdir=folder, records=emitted_records
+    )

@@ -1,0 +1,89 @@
+"""One measured run and the summaries (median, min, max) the report is built from."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Measurement:
+    contender: str  # floor, floor+load, ours, ours-incremental, airbyte, dlt
+    scale: int
+    latency_ms: int
+    repeat: int
+    seconds: float
+    records: int  # records the contender delivered (landed or emitted)
+    requests: int  # /api + /oauth requests the emulator answered during the run
+    peak_rss_mb: float
+    error: str | None = None
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Spread:
+    median: float
+    low: float
+    high: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread:
+        return cls(statistics.median(values), min(values), max(values))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The repeats of one contender at one (scale, latency)."""
+
+    contender: str
+    scale: int
+    latency_ms: int
+    runs: int  # successful ones
+    failures: list[str]
+    seconds: Spread
+    records_per_s: Spread
+    records: int
+    requests: int
+    peak_rss_mb: Spread
+
+    @property
+    def measured(self) -> bool:
+        """At least one run succeeded (the figures are of successful runs only)."""
+        return self.runs > 0 and self.seconds.median > 0 and self.records_per_s.median > 0
+
+    @property
+    def requests_per_1000(self) -> float:
+        return 1000 * self.requests / self.records if self.records else 0.0
+
+
+def summarize(measurements: list[Measurement]) -> list[Summary]:
+    """One summary per (scale, latency, contender), in the order first measured."""
+    groups: dict[tuple[int, int, str], list[Measurement]] = {}
+    for m in measurements:
+        groups.setdefault((m.scale, m.latency_ms, m.contender), []).append(m)
+    summaries = []
+    for (scale, latency_ms, contender), runs in groups.items():
+        ok = [m for m in runs if m.error is None]
+        good = ok or runs
+        summaries.append(
+            Summary(
+                contender=contender,
+                scale=scale,
+                latency_ms=latency_ms,
+                runs=len(ok),
+                failures=[m.error for m in runs if m.error is not None],
+                seconds=Spread.of([m.seconds for m in good]),
+                records_per_s=Spread.of([m.records_per_s for m in good]),
+                records=int(statistics.median([m.records for m in good])),
+                requests=int(statistics.median([m.requests for m in good])),
+                peak_rss_mb=Spread.of([m.peak_rss_mb for m in good]),
+            )
+        )
+    return summaries

@@ -1,0 +1,115 @@
+"""The Markdown report (and the chart beside it) from the measured runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmarks.chart import write_chart
+from benchmarks.measurements import Measurement, Spread, Summary, summarize
+from benchmarks.targets import check
+
+HEADER = (
+    "| contender | runs | wall s median (min-max) | records | records/s median | requests "
+    "| req/1000 rec | peak RSS MB median (max) | vs ours |\n"
+    "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+)
+
+
+def spread(s: Spread, digits: int = 2) -> str:
+    return f"{s.median:.{digits}f} ({s.low:.{digits}f}-{s.high:.{digits}f})"
+
+
+def versus_ours(summary: Summary, ours: Summary | None) -> str:
+    """Wall-time ratio to ours (and ours' records/s over a peer's)."""
+    if ours is None or summary.contender in ("ours", "ours-incremental") or not summary.measured:
+        return ""
+    wall = ours.seconds.median / summary.seconds.median
+    if summary.contender.startswith("floor"):
+        return f"ours/{summary.contender} wall {wall:.2f}x"
+    speed = ours.records_per_s.median / summary.records_per_s.median
+    return f"{summary.contender}/ours wall {1 / wall:.2f}x; ours {speed:.2f}x its records/s"
+
+
+def row(summary: Summary, ours: Summary | None) -> str:
+    failed = f" ({len(summary.failures)} failed)" if summary.failures else ""
+    return (
+        f"| {summary.contender}{failed} | {summary.runs} | {spread(summary.seconds)} "
+        f"| {summary.records:,} | {summary.records_per_s.median:,.0f} | {summary.requests:,} "
+        f"| {summary.requests_per_1000:.2f} | {spread(summary.peak_rss_mb, 0)} "
+        f"| {versus_ours(summary, ours)} |"
+    )
+
+
+def setting_section(summaries: list[Summary]) -> list[str]:
+    first = summaries[0]
+    ours = next((s for s in summaries if s.contender == "ours"), None)
+    lines = [f"## Scale {first.scale:,}, {first.latency_ms} ms added per request", "", HEADER]
+    lines += [row(s, ours) for s in summaries]
+    failures = [f"- {s.contender}: {error}" for s in summaries for error in s.failures]
+    return [*lines, "", *failures, *([""] if failures else [])]
+
+
+def scaling_section(summaries: list[Summary]) -> list[str]:
+    """Ours at each scale (no added latency): time per 1,000 records and peak RSS."""
+    ours = sorted(
+        (s for s in summaries if s.contender == "ours" and s.latency_ms == 0),
+        key=lambda s: s.scale,
+    )
+    if len(ours) < 2:
+        return []
+    lines = [
+        "## Scaling (ours, full sync)",
+        "",
+        "| scale | records | wall s | s per 1,000 records | peak RSS MB |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for s in ours:
+        per_thousand = 1000 * s.seconds.median / s.records
+        lines.append(
+            f"| {s.scale:,} | {s.records:,} | {s.seconds.median:.2f} | {per_thousand:.3f} "
+            f"| {s.peak_rss_mb.high:.0f} |"
+        )
+    return [*lines, ""]
+
+
+def targets_section(groups: list[list[Summary]]) -> list[str]:
+    checks = [c for group in groups for c in check(group)]
+    if not checks:
+        return []
+    lines = [
+        "## Targets",
+        "",
+        "| scale | latency | target | measured | met |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c.scale:,} | {c.latency_ms} ms | {c.target} | {c.measured} "
+        f"| {'yes' if c.met else '**no**'} |"
+        for c in checks
+    ]
+    return [*lines, ""]
+
+
+def markdown(measurements: list[Measurement], meta: dict[str, Any], chart: str | None) -> str:
+    summaries = summarize(measurements)
+    groups: dict[tuple[int, int], list[Summary]] = {}
+    for s in summaries:
+        groups.setdefault((s.scale, s.latency_ms), []).append(s)
+    lines = ["# Benchmark results", ""]
+    lines += [f"- {key}: {value}" for key, value in meta.items() if key != "notes"]
+    lines += [f"- note: {note}" for note in meta.get("notes", [])]
+    lines += ["", f"![chart]({chart})", ""] if chart else [""]
+    for group in groups.values():
+        lines += setting_section(group)
+    lines += scaling_section(summaries)
+    lines += targets_section(list(groups.values()))
+    return "\n".join(lines)
+
+
+def write(measurements: list[Measurement], meta: dict[str, Any], out: Path) -> list[Path]:
+    """``benchmark.md`` and, with matplotlib, ``benchmark.png`` in ``out``."""
+    chart = write_chart(summarize(measurements), out / "benchmark.png")
+    document = out / "benchmark.md"
+    document.write_text(markdown(measurements, meta, chart.name if chart else None))
+    return [document, *([chart] if chart else [])]

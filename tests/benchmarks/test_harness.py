@@ -1,0 +1,63 @@
+"""Smoke test of the benchmark harness at a tiny scale (the real runs are not part of the suite).
+
+The peers are left out here: installing them takes minutes the first time;
+tests/fidelity runs Airbyte's connector, and ``python -m benchmarks.run`` runs both.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks import run
+from benchmarks.floor import next_link
+from benchmarks.measurements import Measurement, summarize
+from benchmarks.report import markdown
+from benchmarks.targets import check
+
+
+def test_next_link_reads_the_top_level_link_only() -> None:
+    page = (
+        b'{"data":[{"id":1,"links":{"self":"http://x/api/v2/users/1"}}],'
+        b'"links":{"first":"http://x/a","next":"http://x/api/v2/users?page[after]=Wz\\/Il0"},'
+        b'"meta":{}}'
+    )
+    assert next_link(page) == "http://x/api/v2/users?page[after]=Wz/Il0"
+    last = b'{"data":[{"id":1,"links":{"self":"http://x/1"}}],"links":{"first":"http://x/a"}}'
+    assert next_link(last) is None
+    assert next_link(b'{"data":[],"meta":{}}') is None
+
+
+def measurement(contender: str, seconds: float, records: int, requests: int) -> Measurement:
+    return Measurement(contender, 100, 0, 1, seconds, records, requests, peak_rss_mb=150.0)
+
+
+def test_targets_and_report_from_measurements() -> None:
+    runs = [
+        measurement("floor+load", 1.0, 1000, 10),
+        measurement("ours", 1.4, 1000, 10),
+        measurement("airbyte", 6.0, 900, 20),
+        measurement("dlt", 3.0, 1000, 12),
+    ]
+    checks = {c.target: c for c in check(summarize(runs))}
+    assert checks["wall <= 1.5x floor+load"].met
+    assert checks["records/s >= 3x airbyte"].met
+    assert not checks["records/s >= 3x dlt"].met
+    assert checks["requests/1000 records <= fewest peer's"].met
+    assert checks["peak RSS < 400 MB"].met
+    document = markdown(runs, {"cpus": 2}, chart=None)
+    assert "| ours | 1 | 1.40 (1.40-1.40) | 1,000 |" in document
+    assert "**no**" in document
+
+
+def test_harness_runs_floor_load_and_ours_at_tiny_scale(tmp_path: Path) -> None:
+    args = ["--scale", "20", "--repeat", "1", "--only", "floor,floor+load,ours"]
+    assert run.main([*args, "--out", str(tmp_path)]) == 0
+    runs = json.loads((tmp_path / "benchmark.json").read_text())["runs"]
+    by_name = {r["contender"]: r for r in runs}
+    assert set(by_name) == {"floor", "floor+load", "ours", "ours-incremental"}
+    assert by_name["ours"]["records"] == by_name["floor"]["records"] > 0
+    assert by_name["ours"]["requests"] > 0
+    assert all(r["error"] is None and r["peak_rss_mb"] > 0 for r in runs)
+    assert 0 < by_name["ours-incremental"]["records"] < by_name["ours"]["records"]
+    assert "## Scale 20, 0 ms added per request" in (tmp_path / "benchmark.md").read_text()
