@@ -31,7 +31,8 @@ from benchmarks.peers.venvs import PeerUnavailable
 from benchmarks.setting import ROOT, Setting
 
 Runner = Callable[[Setting, int], list[Measurement]]
-CONTENDERS = ("floor", "floor+load", "ours", "airbyte", "dlt")
+PEERS = ("airbyte", "dlt")
+CONTENDERS = ("floor", "floor+load", "ours", *PEERS)
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -47,6 +48,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scales", type=integers, help="several scales, e.g. 2000,20000,80000")
     parser.add_argument("--latency-ms", type=integers, default=[0], help="e.g. 0,100")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--peer-repeat", type=int, help="runs of each peer (default: --repeat); they are slow"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--rate-limit", type=int, default=1_000_000, help="emulator requests/hour/user"
@@ -77,8 +81,7 @@ def runners(chosen: list[str], notes: list[str]) -> dict[str, Runner]:
         "floor+load": lambda s, r: [floor.measure(s, r, with_load=True)],
         "ours": ours.measure,
     }
-    peers = {"airbyte": airbyte, "dlt": dlt}
-    for name, peer in peers.items():
+    for name, peer in zip(PEERS, (airbyte, dlt), strict=True):
         if name not in chosen:
             continue
         try:
@@ -110,7 +113,9 @@ def run_setting(
         floor.fetch_all(emulator.api_url, setting.grant["access_token"], None)
         emulator.set_latency(latency_ms / 1000)
         for repeat in range(1, args.repeat + 1):
-            for runner in chosen.values():
+            for name, runner in chosen.items():
+                if name in PEERS and repeat > (args.peer_repeat or args.repeat):
+                    continue
                 for m in runner(setting, repeat):
                     measurements.append(m)
                     print(f"  {progress(m)}", flush=True)
