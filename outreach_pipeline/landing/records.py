@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outreach_pipeline.catalog import AttributeType, Stream
-from outreach_pipeline.landing.schema import Column, columns
+from outreach_pipeline.landing.schema import Bridge, Column, bridges, columns
 
 _INT64 = (-(2**63), 2**63 - 1)
 _EXACT_FLOAT_INT = 2**53
@@ -182,10 +182,12 @@ class RecordConverter:
         self._known_attributes = frozenset(stream.attributes)
         self._attribute_names = [c.api_name for c in self.columns if c.source == "attribute"]
         self._known_relationships = frozenset([*stream.to_one, *stream.to_many, *stream.links_only])
+        self.bridges: list[Bridge] = bridges(stream)
         self.schema = pa.schema(
             [pa.field("id", pa.int64())]
             + [pa.field(c.name, _ARROW_TYPES[c.type]) for c in self.columns]
             + [pa.field("_extra", pa.string()), pa.field("_synced_at", pa.timestamp("us"))]
+            + [pa.field(b.batch_column, pa.list_(pa.int64())) for b in self.bridges]
         )
 
     def convert(self, resources: list[dict[str, Any]], synced_at: datetime) -> pa.Table:
@@ -219,9 +221,13 @@ class RecordConverter:
                 extras[row] = {**(extras[row] or {}), **{k: attrs[k] for k in unknown}}
         for row, rels in enumerate(relationships):
             self._unknown_relationships(row, rels, extras)
+        bridge_arrays = [
+            self._linked_id_lists(relationships, b.relationship, extras) for b in self.bridges
+        ]
 
         arrays.append(pa.array([None if e is None else _json(e) for e in extras], pa.string()))
         arrays.append(pa.array([synced_at] * len(unique), pa.timestamp("us")))
+        arrays += bridge_arrays
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
     @staticmethod
@@ -255,6 +261,34 @@ class RecordConverter:
                 linked = {**((extras[row] or {}).get("relationships") or {}), name: values[row]}
                 extras[row] = {**(extras[row] or {}), "relationships": linked}
         return pa.array(fixed, pa.int64())
+
+    @staticmethod
+    def _linked_id_lists(
+        relationships: list[Any], name: str, extras: list[dict[str, Any] | None]
+    ) -> pa.Array:
+        """Each row's distinct ids of the to-many relationship ``name`` (NULL when the resource
+        gave no ``data`` list for it); ids that are not integers go to
+        ``_extra["relationships"][name]``."""
+        lists: list[list[int] | None] = []
+        for row, rels in enumerate(relationships):
+            data = rels.get(name) if isinstance(rels, dict) else None
+            data = data.get("data") if isinstance(data, dict) else None
+            if not isinstance(data, list):
+                lists.append(None)
+                continue
+            ids: dict[int, None] = {}
+            unreadable = []
+            for item in data:
+                raw = item.get("id") if isinstance(item, dict) else item
+                try:
+                    ids[record_id(raw)] = None
+                except BadRecord:
+                    unreadable.append(raw)
+            if unreadable:
+                linked = {**((extras[row] or {}).get("relationships") or {}), name: unreadable}
+                extras[row] = {**(extras[row] or {}), "relationships": linked}
+            lists.append(list(ids))
+        return pa.array(lists, pa.list_(pa.int64()))
 
     def _unknown_relationships(
         self, row: int, relationships: Any, extras: list[dict[str, Any] | None]

@@ -75,6 +75,61 @@ def columns(stream: Stream) -> list[Column]:
     return attributes + relationships
 
 
+# Arrow column of a converted batch holding one to-many relationship's ids (a list per row,
+# NULL when the resource gave no ``data`` for it); written to the bridge table, not the row.
+BRIDGE_PREFIX = "__to_many__"
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """The table of one to-many relationship: ``outreach.<stream>__<relationship>``."""
+
+    relationship: str
+    table: str
+    parent_column: str
+    target_column: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{SCHEMA}.{quote(self.table)}"
+
+    @property
+    def batch_column(self) -> str:
+        return BRIDGE_PREFIX + self.relationship
+
+
+def bridges(stream: Stream) -> list[Bridge]:
+    """One bridge per to-many relationship that the API returns with ``data``.
+
+    Columns: ``snake_case(parent type) + "_id"`` and ``snake_case(target type) + "_id"``
+    (the target's gets the prefix ``related_`` when both types are the same)."""
+    parent = snake_case(stream.jsonapi_type) + "_id"
+    found = []
+    for rel, target_type in stream.to_many.items():
+        target = snake_case(target_type) + "_id"
+        if target == parent:
+            target = "related_" + target
+        found.append(Bridge(rel, f"{stream.table}__{snake_case(rel)}", parent, target))
+    return found
+
+
+def create_bridge_sql(bridge: Bridge) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {bridge.qualified} (\n"
+        f"  {quote(bridge.parent_column)} BIGINT NOT NULL,\n"
+        f"  {quote(bridge.target_column)} BIGINT NOT NULL\n)"
+    )
+
+
+def bridge_view_sql(stream: Stream, bridge: Bridge) -> str:
+    """A view in the main schema with the bridge rows of current (non-deleted) parents."""
+    return (
+        f"CREATE OR REPLACE VIEW main.{quote(bridge.table)} AS "
+        f"SELECT * FROM {bridge.qualified} WHERE {quote(bridge.parent_column)} IN "
+        f"(SELECT id FROM {table_name(stream)} WHERE _deleted_at IS NULL)"
+    )
+
+
 def create_table_sql(stream: Stream, name: str | None = None) -> str:
     """``CREATE TABLE IF NOT EXISTS`` for the stream (or a same-shaped table ``name``)."""
     body = ["id BIGINT PRIMARY KEY"]

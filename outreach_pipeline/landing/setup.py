@@ -1,4 +1,5 @@
-"""Creating (and extending) the landing schema: stream tables, bookkeeping tables, views."""
+"""Creating (and extending) the landing schema: stream tables, bridge tables of to-many
+relationships, bookkeeping tables, views."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from outreach_pipeline.landing.schema import (
     SCHEMA,
     SYNC_RUNS_SQL,
     SYNC_STATE_SQL,
+    bridge_view_sql,
+    bridges,
     columns,
+    create_bridge_sql,
     create_table_sql,
     quote,
     table_name,
@@ -41,3 +45,6 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, streams: Iterable[Stream]) -> 
                     f"ADD COLUMN {quote(column.name)} {column.sql_type}"
                 )
         con.execute(view_sql(stream))
+        for bridge in bridges(stream):
+            con.execute(create_bridge_sql(bridge))
+            con.execute(bridge_view_sql(stream, bridge))

@@ -14,7 +14,14 @@ import duckdb
 import pyarrow as pa
 
 from outreach_pipeline.catalog import Stream
-from outreach_pipeline.landing.schema import SCHEMA, create_table_sql, quote, table_name
+from outreach_pipeline.landing.schema import (
+    BRIDGE_PREFIX,
+    SCHEMA,
+    bridges,
+    create_table_sql,
+    quote,
+    table_name,
+)
 
 _names = itertools.count()
 
@@ -33,7 +40,7 @@ def _register(con: duckdb.DuckDBPyConnection, table: pa.Table) -> str:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, target: str, batch: str, table: pa.Table) -> None:
-    names = ", ".join(quote(n) for n in table.column_names)
+    names = ", ".join(quote(n) for n in table.column_names if not n.startswith(BRIDGE_PREFIX))
     con.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {batch}")
 
 
@@ -51,9 +58,28 @@ def upsert(con: duckdb.DuckDBPyConnection, stream: Stream, table: pa.Table) -> W
         if existing:
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM {batch})")
         _insert(con, target, batch, table)
+        _replace_bridges(con, stream, batch, table)
     finally:
         con.unregister(batch)
     return WriteCounts(inserted=table.num_rows - existing, updated=existing)
+
+
+def _replace_bridges(
+    con: duckdb.DuckDBPyConnection, stream: Stream, batch: str, table: pa.Table
+) -> None:
+    """Each parent's rows of each to-many relationship it was given with ``data`` are
+    replaced by the ids given, so removed links disappear; relationships given without
+    ``data`` (NULL in the batch) keep what was there."""
+    for bridge in bridges(stream):
+        if bridge.batch_column not in table.column_names:
+            continue
+        given = f"FROM {batch} WHERE {quote(bridge.batch_column)} IS NOT NULL"
+        parent, target = quote(bridge.parent_column), quote(bridge.target_column)
+        con.execute(f"DELETE FROM {bridge.qualified} WHERE {parent} IN (SELECT id {given})")
+        con.execute(
+            f"INSERT INTO {bridge.qualified} ({parent}, {target}) "
+            f"SELECT id, unnest({quote(bridge.batch_column)}) {given}"
+        )
 
 
 def stage_name(stream: Stream) -> str:
