@@ -130,6 +130,30 @@ def bridge_view_sql(stream: Stream, bridge: Bridge) -> str:
     )
 
 
+def history_table_name(stream: Stream) -> str:
+    """``outreach.<table>__history``, quoted: one row per observed version (SCD type 2)."""
+    return f"{SCHEMA}.{quote(stream.table + '__history')}"
+
+
+def version_column(stream: Stream) -> str | None:
+    """The column a version is known by (``updated_at``), None when the stream has none."""
+    return next(
+        (c.name for c in columns(stream) if c.source == "attribute" and c.api_name == "updatedAt"),
+        None,
+    )
+
+
+def create_history_sql(stream: Stream) -> str:
+    body = ["id BIGINT NOT NULL", "valid_from TIMESTAMP NOT NULL", "valid_to TIMESTAMP"]
+    body += [f"{quote(c.name)} {c.sql_type}" for c in columns(stream)]
+    body += ["_extra JSON", "_synced_at TIMESTAMP NOT NULL"]
+    return (
+        f"CREATE TABLE IF NOT EXISTS {history_table_name(stream)} (\n  "
+        + ",\n  ".join(body)
+        + "\n)"
+    )
+
+
 def create_table_sql(stream: Stream, name: str | None = None) -> str:
     """``CREATE TABLE IF NOT EXISTS`` for the stream (or a same-shaped table ``name``)."""
     body = ["id BIGINT PRIMARY KEY"]

@@ -18,9 +18,12 @@ from outreach_pipeline.landing.schema import (
     BRIDGE_PREFIX,
     SCHEMA,
     bridges,
+    create_history_sql,
     create_table_sql,
+    history_table_name,
     quote,
     table_name,
+    version_column,
 )
 
 _names = itertools.count()
@@ -44,8 +47,11 @@ def _insert(con: duckdb.DuckDBPyConnection, target: str, batch: str, table: pa.T
     con.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {batch}")
 
 
-def upsert(con: duckdb.DuckDBPyConnection, stream: Stream, table: pa.Table) -> WriteCounts:
-    """Insert or replace rows by id (ids in ``table`` are distinct)."""
+def upsert(
+    con: duckdb.DuckDBPyConnection, stream: Stream, table: pa.Table, *, history: bool = False
+) -> WriteCounts:
+    """Insert or replace rows by id (ids in ``table`` are distinct); with ``history``, also
+    add each row's version to ``<table>__history`` unless that version is already there."""
     if table.num_rows == 0:
         return WriteCounts()
     target = table_name(stream)
@@ -59,6 +65,8 @@ def upsert(con: duckdb.DuckDBPyConnection, stream: Stream, table: pa.Table) -> W
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM {batch})")
         _insert(con, target, batch, table)
         _replace_bridges(con, stream, batch, table)
+        if history:
+            _add_versions(con, stream, batch, table)
     finally:
         con.unregister(batch)
     return WriteCounts(inserted=table.num_rows - existing, updated=existing)
@@ -80,6 +88,33 @@ def _replace_bridges(
             f"INSERT INTO {bridge.qualified} ({parent}, {target}) "
             f"SELECT id, unnest({quote(bridge.batch_column)}) {given}"
         )
+
+
+def _add_versions(
+    con: duckdb.DuckDBPyConnection, stream: Stream, batch: str, table: pa.Table
+) -> None:
+    """New versions (an id with an ``updatedAt`` not yet in the history) are added, then
+    each touched id's ``valid_to`` is set to its next version's ``valid_from`` (NULL for the
+    latest: the row is live), so versions arriving out of order still form one chain."""
+    version = version_column(stream) or "_synced_at"
+    history = history_table_name(stream)
+    con.execute(create_history_sql(stream))
+    names = [n for n in table.column_names if not n.startswith(BRIDGE_PREFIX) and n != "id"]
+    listed = ", ".join(quote(n) for n in names)
+    from_batch = ", ".join(f"b.{quote(n)}" for n in names)
+    con.execute(
+        f"INSERT INTO {history} (id, valid_from, valid_to, {listed}) "
+        f"SELECT b.id, b.{quote(version)}, NULL, {from_batch} FROM {batch} b "
+        f"WHERE b.{quote(version)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {history} h "
+        f"WHERE h.id = b.id AND h.valid_from = b.{quote(version)})"
+    )
+    con.execute(
+        f"UPDATE {history} SET valid_to = n.next_from FROM ("
+        f"SELECT id, valid_from, lead(valid_from) OVER (PARTITION BY id ORDER BY valid_from)"
+        f" AS next_from FROM {history} WHERE id IN (SELECT id FROM {batch})) n "
+        f"WHERE {history}.id = n.id AND {history}.valid_from = n.valid_from "
+        f"AND {history}.valid_to IS DISTINCT FROM n.next_from"
+    )
 
 
 def stage_name(stream: Stream) -> str:
@@ -120,8 +155,12 @@ def replace_from_stage(con: duckdb.DuckDBPyConnection, stream: Stream) -> WriteC
     return WriteCounts(inserted=inserted, updated=updated, deleted=deleted)
 
 
-def mark_deleted(con: duckdb.DuckDBPyConnection, stream: Stream, live_ids: pa.Table) -> WriteCounts:
-    """Rows whose id the API no longer lists get ``_deleted_at``; listed ones lose it.
+def mark_deleted(
+    con: duckdb.DuckDBPyConnection, stream: Stream, live_ids: pa.Table, *, history: bool = False
+) -> WriteCounts:
+    """Rows whose id the API no longer lists get ``_deleted_at``; listed ones lose it. With
+    ``history``, the latest version of a deleted row is closed (``valid_to`` = the sweep
+    time) and that of a row brought back is opened again.
 
     ``deleted`` counts rows newly marked, ``updated`` rows brought back."""
     target = table_name(stream)
@@ -135,8 +174,29 @@ def mark_deleted(con: duckdb.DuckDBPyConnection, stream: Stream, live_ids: pa.Ta
             f"UPDATE {target} SET _deleted_at = NULL "
             f"WHERE _deleted_at IS NOT NULL AND id IN (SELECT id FROM {batch})"
         ).fetchone()
+        if history:
+            _close_versions(con, stream)
     finally:
         con.unregister(batch)
     return WriteCounts(
         deleted=int(marked[0]) if marked else 0, updated=int(restored[0]) if restored else 0
+    )
+
+
+def _close_versions(con: duckdb.DuckDBPyConnection, stream: Stream) -> None:
+    target, history = table_name(stream), history_table_name(stream)
+    con.execute(create_history_sql(stream))
+    latest = (
+        f"SELECT id, max(valid_from) AS valid_from FROM {history} "
+        f"WHERE id IN (SELECT id FROM {target} WHERE _deleted_at IS {{}}) GROUP BY id"
+    )
+    con.execute(
+        f"UPDATE {history} SET valid_to = t._deleted_at FROM {target} t, "
+        f"({latest.format('NOT NULL')}) l WHERE {history}.id = t.id AND l.id = t.id "
+        f"AND {history}.valid_from = l.valid_from AND {history}.valid_to IS NULL"
+    )
+    con.execute(
+        f"UPDATE {history} SET valid_to = NULL FROM ({latest.format('NULL')}) l "
+        f"WHERE {history}.id = l.id AND {history}.valid_from = l.valid_from "
+        f"AND {history}.valid_to IS NOT NULL"
     )

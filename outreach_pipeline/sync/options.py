@@ -19,5 +19,9 @@ class SyncOptions:
     sweep_interval: timedelta | None = timedelta(days=7)
     # Listing ids for the delete sweep asks this many per page.
     sweep_page_size: int = 1000
+    # Streams (API paths) whose every observed version is kept in ``<table>__history``.
+    history_streams: frozenset[str] = frozenset(
+        {"accounts", "prospects", "opportunities", "sequenceStates"}
+    )
     # DuckDB's buffer pool of the writing connection (it spills to disk beyond).
     duckdb_memory_limit: str = "64MB"

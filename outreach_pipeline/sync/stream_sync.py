@@ -135,6 +135,7 @@ class _StreamLoad:
         self.database = database
         self.state = state
         self.result = result
+        self.history = stream.path in options.history_streams
         self.converter = RecordConverter(stream)
         cursor_column = next(
             (
@@ -227,7 +228,7 @@ class _StreamLoad:
             counts = WriteCounts()
             if self.stream.incremental:
                 if batch is not None:
-                    counts = upsert(con, self.stream, batch)
+                    counts = upsert(con, self.stream, batch, history=self.history)
             else:
                 if batch is not None:
                     stage(con, self.stream, batch)

@@ -70,7 +70,7 @@ def sweep(
         url = page.document.next_url
     live = pa.table({"id": pa.array(ids, pa.int64())})
     with database.transaction() as con:
-        counts = mark_deleted(con, stream, live)
+        counts = mark_deleted(con, stream, live, history=stream.path in options.history_streams)
         state = load_state(con, stream.path)
         save_state(con, stream.path, replace(state, last_swept_at=started_at))
     result.records_deleted += counts.deleted
