@@ -24,8 +24,10 @@ class ChildOutcome:
     stderr: Path
 
     def tail(self, lines: int = 20) -> str:
-        """The last lines of stderr, for a failure message."""
-        return "\n".join(self.stderr.read_text(errors="replace").splitlines()[-lines:])
+        """For a failure message: stderr's ``error:`` lines when it has some, else its end."""
+        text = self.stderr.read_text(errors="replace").splitlines()
+        errors = [line for line in text if line.startswith("error:")]
+        return "\n".join(errors or text[-lines:])
 
 
 def run_child(
