@@ -5,7 +5,7 @@ GET    /_emulator/clock                      -> {"now", "iso", "frozen"}
 POST   /_emulator/clock                      {"advance": s} | {"set": epoch} | {"freeze": bool}
 GET    /_emulator/records/<path>             -> {"data": [resources...]}   (?ids_only=true)
 POST   /_emulator/records/<path>             {"attributes", "relationships"?} -> {"data"}
-PATCH  /_emulator/records/<path>/<id>        {"attributes", "relationships"?} -> {"data"}
+PATCH  /_emulator/records/<path>/<id>        {"attributes", "relationships"?, "silent"?} -> {"data"}
 DELETE /_emulator/records/<path>/<id>        -> 204
 POST   /_emulator/grants                     {"scopes", "user_id"?, "kind"?} -> token body
 POST   /_emulator/grants/revoke              {"token"?}  (no token: revoke all) -> {"revoked"}
@@ -92,7 +92,11 @@ class AdminEndpoints:
         record_id = int(parts[1])
         if method == "PATCH":
             updated = data.update(
-                path, record_id, payload.get("attributes", {}), payload.get("relationships")
+                path,
+                record_id,
+                payload.get("attributes", {}),
+                payload.get("relationships"),
+                silent=payload.get("silent") is True,
             )
             return json_response(200, {"data": updated})
         if method == "DELETE":

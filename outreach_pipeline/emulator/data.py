@@ -322,8 +322,12 @@ class RecordStore:
         record_id: int,
         attributes: Mapping[str, Any],
         relationships: Mapping[str, Any] | None = None,
+        *,
+        silent: bool = False,
     ) -> dict[str, Any]:
-        """Change a record; ``updatedAt`` moves to the clock's now."""
+        """Change a record; ``updatedAt`` moves to the clock's now unless ``silent``, which
+        plays the changes Outreach makes without moving it (some relationship edits, data
+        connections): only a sweep comparing more than ``updatedAt`` can notice them."""
         table = self.table(path)
         stream = table.stream
         self._check_attributes(stream, attributes)
@@ -337,7 +341,7 @@ class RecordStore:
                 {rel: list(ids) for rel, ids in current.to_many.items()},
             )
             self._apply_relationships(stream, content, relationships or {})
-            if "updatedAt" in stream.attributes:
+            if "updatedAt" in stream.attributes and not silent:
                 now = self.clock.now_ms()
                 content.attributes["updatedAt"] = iso_ms(now)
                 table.updated[record_id - 1] = now

@@ -40,6 +40,14 @@ def test_record_endpoints(emulator: Emulator, admin: httpx.Client) -> None:
     new_id = created.json()["data"]["id"]
     patched = admin.patch(f"/records/accounts/{new_id}", json={"attributes": {"name": "B"}})
     assert patched.json()["data"]["attributes"]["name"] == "B"
+    stamp = patched.json()["data"]["attributes"]["updatedAt"]
+    admin.post("/clock", json={"advance": 60})
+    silent = admin.patch(
+        f"/records/accounts/{new_id}",
+        json={"attributes": {"name": "C"}, "relationships": {"owner": 2}, "silent": True},
+    ).json()["data"]
+    assert silent["attributes"]["updatedAt"] == stamp
+    assert silent["relationships"]["owner"]["data"]["id"] == 2
     assert admin.delete(f"/records/accounts/{new_id}").status_code == 204
     assert admin.delete(f"/records/accounts/{new_id}").status_code == 404
     ids = admin.get("/records/accounts", params={"ids_only": "true"}).json()["ids"]

@@ -136,6 +136,19 @@ def test_updates_bump_updated_at_and_show_in_incremental_reads(emulator: Emulato
     assert changed[0]["attributes"]["name"] == "Renamed Inc"
 
 
+def test_silent_updates_change_a_record_but_not_its_updated_at(emulator: Emulator) -> None:
+    before = emulator.data.resource("prospects", 5)
+    since = emulator.clock.iso()
+    emulator.clock.advance(5)
+    after = emulator.data.update("prospects", 5, {}, {"stage": 2}, silent=True)
+    assert after["relationships"]["stage"]["data"] == {"type": "stage", "id": 2}
+    assert after["attributes"]["updatedAt"] == before["attributes"]["updatedAt"]
+    with api_client(emulator) as client:
+        assert all_pages(client, "prospects", **{"filter[updatedAt]": f"{since}..inf"}) == []
+        served = client.get("/prospects/5").json()["data"]
+    assert served["relationships"]["stage"]["data"]["id"] == 2
+
+
 def test_deleted_records_disappear_everywhere(emulator: Emulator) -> None:
     prospect = emulator.data.resource("prospects", 4)["relationships"]
     email_id = prospect["emailAddresses"]["data"][0]["id"]
