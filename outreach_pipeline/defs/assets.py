@@ -120,6 +120,7 @@ def stream_metadata(
         "records_inserted": result.records_inserted,
         "records_updated": result.records_updated,
         "records_deleted": result.records_deleted,
+        "records_refetched": result.records_refetched,
         "requests": result.requests,
         "pages": result.pages,
         "rate_limit_remaining": result.rate_limit_remaining,

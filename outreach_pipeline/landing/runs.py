@@ -26,6 +26,7 @@ RUN_COLUMNS = (
     "cursor_after",
     "rate_limit_remaining",
     "error",
+    "records_refetched",
 )
 
 

@@ -200,3 +200,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_runs (
   rate_limit_remaining BIGINT,
   error VARCHAR
 )"""
+
+# Columns ``sync_runs`` gained after databases already existed: added by ``ensure_schema`` to
+# new and old files alike (so both have the same layout), with a default for the old rows.
+SYNC_RUNS_ADDED = {"records_refetched": "BIGINT DEFAULT 0"}

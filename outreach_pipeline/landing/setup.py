@@ -10,6 +10,7 @@ import duckdb
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.landing.schema import (
     SCHEMA,
+    SYNC_RUNS_ADDED,
     SYNC_RUNS_SQL,
     SYNC_STATE_SQL,
     bridge_view_sql,
@@ -28,6 +29,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, streams: Iterable[Stream]) -> 
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     con.execute(SYNC_STATE_SQL)
     con.execute(SYNC_RUNS_SQL)
+    for name, sql_type in SYNC_RUNS_ADDED.items():
+        con.execute(f"ALTER TABLE {SCHEMA}.sync_runs ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     for stream in streams:
         con.execute(create_table_sql(stream))
         existing = {

@@ -11,6 +11,9 @@ class StreamResult:
     records_inserted: int = 0
     records_updated: int = 0
     records_deleted: int = 0
+    # Records the sweep found changed without a newer ``updatedAt`` (or missing) and fetched
+    # again in full; they are also in ``records_inserted``/``records_updated``.
+    records_refetched: int = 0
     requests: int = 0
     pages: int = 0
     cursor_before: str | None = None

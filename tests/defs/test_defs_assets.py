@@ -20,6 +20,7 @@ RUN_METADATA = (
     "records_inserted",
     "records_updated",
     "records_deleted",
+    "records_refetched",
     "requests",
     "pages",
     "rate_limit_remaining",
