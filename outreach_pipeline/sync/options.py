@@ -19,6 +19,10 @@ class SyncOptions:
     sweep_interval: timedelta | None = timedelta(days=7)
     # Listing ids for the delete sweep asks this many per page.
     sweep_page_size: int = 1000
+    # The sweep also lists each record's fingerprint (to-one ids, to-many ids, updatedAt)
+    # and fetches again the records that changed without ``updatedAt`` moving; False lists
+    # ids only (deletes alone), e.g. for an API that refuses relationships in ``fields``.
+    fingerprint_sweep: bool = True
     # Streams (API paths) whose every observed version is kept in ``<table>__history``.
     history_streams: frozenset[str] = frozenset(
         {"accounts", "prospects", "opportunities", "sequenceStates"}

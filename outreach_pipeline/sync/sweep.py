@@ -1,32 +1,29 @@
-"""The delete sweep: list every id of a stream (``fields[<type>]=id``, cheap) and mark rows
-the API no longer has with ``_deleted_at``; rows listed again lose the mark.
+"""The sweep: list a whole stream cheaply, fetch again the records that changed unseen, and
+mark rows the API no longer has with ``_deleted_at`` (rows listed again lose the mark).
 
-Outreach offers no list of deleted records, so this is the only way to notice deletes
-without webhooks. It costs as many requests as a full listing, hence it runs periodically
-(``SyncOptions.sweep_interval``) or on demand (``--sweep-deletes``).
+Outreach offers no list of deleted records, and changes some relationships (and data
+connections) without moving ``updatedAt``: an incremental sync sees neither. The sweep lists
+every record with a fingerprint of such values (:mod:`~outreach_pipeline.landing.fingerprints`;
+ids only for streams without one), fetches in full those whose fingerprint differs from the
+landed row, lands them like any update, then marks deletes. It costs a full listing plus one
+request per chunk of changed records, hence it runs periodically
+(``SyncOptions.sweep_interval``) or on demand (``--sweep-deletes``). The sweep time is saved
+only once all of it is in, so a failed sweep is done again by the next run.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
-
-import pyarrow as pa
+from datetime import UTC, datetime
 
 from outreach_pipeline.catalog import Stream
-from outreach_pipeline.client import FetchError, JsonApiClient
-from outreach_pipeline.landing import (
-    BadRecord,
-    Database,
-    StreamState,
-    load_state,
-    mark_deleted,
-    record_id,
-    save_state,
-)
-from outreach_pipeline.sync.errors import StreamFailed
+from outreach_pipeline.client import JsonApiClient
+from outreach_pipeline.landing import Database, StreamState, load_state, mark_deleted, save_state
+from outreach_pipeline.landing.fingerprints import stale_ids
 from outreach_pipeline.sync.options import SyncOptions
+from outreach_pipeline.sync.refetch import refetch
 from outreach_pipeline.sync.results import StreamResult
+from outreach_pipeline.sync.sweep_listing import list_stream
 
 
 def sweep_due(state: StreamState, asked: bool, options: SyncOptions, now: datetime) -> bool:
@@ -45,32 +42,17 @@ def sweep(
     result: StreamResult,
     started_at: datetime,
 ) -> None:
-    """List the stream's ids and mark the landing table's rows accordingly."""
-    ids: list[int] = []
-    url: str | None = client.url(
-        stream.path,
-        {
-            "page[size]": options.sweep_page_size,
-            "count": "false",
-            f"fields[{stream.jsonapi_type}]": "id",
-        },
-    )
-    while url is not None:
-        try:
-            page = client.fetch_page(url, shrink_on_bad_gateway=True)
-            ids.extend(record_id(r.get("id")) for r in page.document.resources)
-        except FetchError as error:
-            raise StreamFailed(
-                f"stream {stream.path}: delete sweep page {error.url}: {error.problem}"
-            ) from None
-        except BadRecord as error:
-            raise StreamFailed(f"stream {stream.path}: delete sweep page {url}: {error}") from None
-        result.requests += page.requests
-        result.pages += 1
-        url = page.document.next_url
-    live = pa.table({"id": pa.array(ids, pa.int64())})
+    """List the stream, bring changed records up to date and mark deleted ones."""
+    history = stream.path in options.history_streams
+    listed, fingerprint = list_stream(stream, client, options, result)
+    if fingerprint is not None:
+        with database.transaction() as con:
+            stale = stale_ids(con, stream, fingerprint, listed)
+        # Seen by the end of the listing: when a silent change's history version starts.
+        seen_at = datetime.now(UTC).replace(tzinfo=None)
+        refetch(stream, client, database, stale, result, history=history, observed_at=seen_at)
     with database.transaction() as con:
-        counts = mark_deleted(con, stream, live, history=stream.path in options.history_streams)
+        counts = mark_deleted(con, stream, listed.select(["id"]), history=history)
         state = load_state(con, stream.path)
         save_state(con, stream.path, replace(state, last_swept_at=started_at))
     result.records_deleted += counts.deleted
