@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+import duckdb
 import httpx
 import pyarrow as pa
 
@@ -78,6 +79,13 @@ def execute(
         )
     except (ReauthorizationRequired, DatabaseBusy) as error:
         raise UserFacingError(str(error)) from error
+    except (duckdb.IOException, duckdb.TransactionException, PermissionError) as error:
+        # A full disk or a read-only file or folder: each batch committed before it is kept.
+        problem = str(error).splitlines()[0]
+        raise UserFacingError(
+            f"cannot write {settings.duckdb_path} ({problem}); batches committed so far are "
+            "kept: free space or make it writable, then sync again to resume"
+        ) from error
     out.write(summary_table(results))
     failed = [r for r in results if r.error]
     for result in failed:

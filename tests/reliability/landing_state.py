@@ -41,3 +41,15 @@ def snapshot(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
 def read_snapshot(db_path: Path) -> dict[str, dict[str, Any]]:
     with duckdb.connect(str(db_path), read_only=True) as con:
         return snapshot(con)
+
+
+def inserted_by_last_run(db_path: Path) -> dict[str, int]:
+    """Rows each stream inserted in the latest run (``outreach.sync_runs``): after a failure,
+    a run that resumes inserts only what the failed one had not committed."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return dict(
+            con.execute(
+                "SELECT stream, records_inserted FROM outreach.sync_runs WHERE run_id = "
+                "(SELECT arg_max(run_id, finished_at) FROM outreach.sync_runs)"
+            ).fetchall()
+        )

@@ -12,11 +12,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import duckdb
-
 from outreach_pipeline.catalog import catalog
 from tests.reliability.figures import report
-from tests.reliability.landing_state import read_snapshot
+from tests.reliability.landing_state import inserted_by_last_run, read_snapshot
 from tests.sync.processes import EmulatorProcess, authorized_environment, sync_process
 from tests.sync.support import assert_landing_equals
 
@@ -28,16 +26,6 @@ def _wait_for_requests(emulator: EmulatorProcess, count: int, timeout: float = 6
     while emulator.admin.get("/stats").json()["requests"].get("api", 0) < count:
         assert time.monotonic() < deadline, "the sync never got going"
         time.sleep(0.05)
-
-
-def _inserted_by_last_run(db_path: Path) -> dict[str, int]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        return dict(
-            con.execute(
-                "SELECT stream, records_inserted FROM outreach.sync_runs WHERE run_id = "
-                "(SELECT arg_max(run_id, finished_at) FROM outreach.sync_runs)"
-            ).fetchall()
-        )
 
 
 def test_a_grant_revoked_mid_sync(tmp_path: Path) -> None:
@@ -73,7 +61,7 @@ def test_a_grant_revoked_mid_sync(tmp_path: Path) -> None:
     kept_rows = sum(s["rows"] for s in kept.values())
     assert kept_rows > 0, "nothing was committed before the revocation"
     incremental = [s.path for s in catalog().values() if s.incremental]
-    inserted = _inserted_by_last_run(db_path)
+    inserted = inserted_by_last_run(db_path)
     report(
         "revocation",
         failed_in_seconds=round(failed_in, 2),
