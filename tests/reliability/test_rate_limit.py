@@ -19,11 +19,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.emulator.ratelimit import WINDOW
-from tests.auth.auth_support import emulator_env, settings_from, store_issued_grant
 from tests.reliability.figures import report
+from tests.reliability.grants import stored_grant_env
 from tests.sync.processes import ROOT
 
 WORKER = Path(__file__).with_name("rate_worker.py")
@@ -42,8 +41,7 @@ def test_three_runs_share_a_budget_of_300_an_hour(
     make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
     emulator = make_emulator(seed=31, scale=100, rate_limit=LIMIT, access_token_ttl=10**8)
-    env = emulator_env(emulator, tmp_path / "grant.json", "http://127.0.0.1:8976/callback")
-    store_issued_grant(emulator, settings_from(env), scopes=scopes_for(list(catalog().values())))
+    env = stored_grant_env(emulator, tmp_path)
     started_at = emulator.clock.freeze()
     stopped = threading.Event()
     driver = threading.Thread(target=_drive, args=(emulator, stopped), daemon=True)
