@@ -54,6 +54,7 @@ class RedirectListener:
 
     def __init__(self, redirect_uri: str) -> None:
         parts = urlsplit(redirect_uri)
+        self.redirect_uri = redirect_uri
         self.path = parts.path or "/"
         received: dict[str, str] = {}
         self.received = received
@@ -93,7 +94,10 @@ class RedirectListener:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AuthorizationFailed(
-                        f"no authorization arrived within {timeout:.0f} s; run the command again"
+                        f"no authorization arrived within {timeout:.0f} s at {self.redirect_uri}; "
+                        "if the browser showed an error about the redirect URI, set "
+                        "OUTREACH_REDIRECT_URI to the app's registered one, port included. "
+                        "Run the command again"
                     )
                 self.server.timeout = min(left, 1.0)
                 self.server.handle_request()

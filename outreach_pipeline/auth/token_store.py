@@ -59,9 +59,23 @@ class FileTokenStore:
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Held by one thread of one process at a time (a thread lock, then a file lock)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._thread_lock, self._file_lock:
-            yield
+        with self._thread_lock:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file_lock.acquire()
+            except OSError as error:
+                raise self._unwritable(error) from None
+            try:
+                yield
+            finally:
+                self._file_lock.release()
+
+    def _unwritable(self, error: OSError) -> TokenStoreError:
+        """A read-only or missing folder is the user's to fix: say which, not a traceback."""
+        return TokenStoreError(
+            f"cannot write the token store {self.path} ({error.strerror}); point "
+            "OUTREACH_TOKEN_STORE to a writable folder and try again"
+        )
 
     def load(self) -> Grant | None:
         try:
@@ -99,13 +113,18 @@ class FileTokenStore:
                 "salt": base64.b64encode(self._salt).decode(),
                 "encrypted": ciphertext.decode(),
             }
-        write_atomically(self.path, json.dumps(document, indent=1).encode())
+        try:
+            write_atomically(self.path, json.dumps(document, indent=1).encode())
+        except OSError as error:
+            raise self._unwritable(error) from None
 
     def delete(self) -> bool:
         try:
             self.path.unlink()
         except FileNotFoundError:
             return False
+        except OSError as error:
+            raise self._unwritable(error) from None
         return True
 
 

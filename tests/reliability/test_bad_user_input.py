@@ -1,0 +1,89 @@
+"""Case 10, bad input from the user: wrong or missing settings, bad arguments, an unwritable
+data folder, a redirect URI whose port differs from the registered one, and a pasted redirect
+with a wrong state. Each runs the real console script in a child process and must end with a
+one-line ``outreach-pipeline <command>: ...`` message that says what to fix, exit code 2 (1 for
+``auth status``) and no traceback. The settings' validation itself is tests/test_settings.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from outreach_pipeline.emulator import Emulator
+from tests.auth.auth_support import PASTE_REDIRECT_URI, free_port
+from tests.reliability.cli_runs import read_only_folder, start_cli
+from tests.reliability.figures import report
+from tests.reliability.grants import stored_grant_env
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the read-only folder needs root")
+
+
+def _expect_one_line(child: subprocess.Popen[str], stdin: str | None, wanted: str) -> str:
+    _, err = child.communicate(stdin, timeout=60)
+    assert "Traceback" not in err, err
+    assert child.returncode == 2, (child.args, child.returncode, err)
+    message = err.strip().splitlines()[-1]
+    assert message.startswith("outreach-pipeline "), err
+    assert wanted in message, (wanted, err)
+    return message
+
+
+def _login_through_paste(child: subprocess.Popen[str], tamper: Callable[[str], str]) -> str:
+    """Play the person: open the printed authorize URL, paste back where it redirected."""
+    assert child.stdout is not None
+    url = next(line.strip() for line in child.stdout if line.startswith("http"))
+    redirected = httpx.get(url).headers["location"]
+    return tamper(redirected) + "\n"
+
+
+def test_bad_user_input_is_a_clear_message(
+    make_emulator: Callable[..., Emulator], tmp_path: Path
+) -> None:
+    registered = f"http://127.0.0.1:{free_port()}/callback"
+    emulator = make_emulator(redirect_uris=(registered, PASTE_REDIRECT_URI))
+    good = stored_grant_env(emulator, tmp_path / "good")
+    no_grant = {**good, "OUTREACH_TOKEN_STORE": str(tmp_path / "none" / "grant.json")}
+    paste = {**good, "OUTREACH_REDIRECT_URI": PASTE_REDIRECT_URI}
+    other_port = {**good, "OUTREACH_REDIRECT_URI": f"http://127.0.0.1:{free_port()}/callback"}
+    without_id = {k: v for k, v in good.items() if k != "OUTREACH_CLIENT_ID"}
+    with read_only_folder(tmp_path / "read-only") as read_only:
+        unwritable_db = {**good, "OUTREACH_DUCKDB_PATH": str(read_only / "landing.duckdb")}
+        unwritable_store = {**paste, "OUTREACH_TOKEN_STORE": str(read_only / "grant.json")}
+        cases = [
+            (["sync"], without_id, "OUTREACH_CLIENT_ID"),
+            (["sync"], {**good, "OUTREACH_API_URL": "api.outreach.io"}, "OUTREACH_API_URL"),
+            (["sync"], {**good, "OUTREACH_CLIENT_KIND": "staging"}, "OUTREACH_CLIENT_KIND"),
+            (["auth", "login"], {**good, "OUTREACH_REDIRECT_URI": "nope"}, "OUTREACH_REDIRECT_URI"),
+            (["sync", "--streams", "prospects,nonsense"], good, "unknown stream 'nonsense'"),
+            (["sync", "--batch-rows", "0"], good, "--batch-rows must be at least 1"),
+            (["sync"], no_grant, "run `outreach-pipeline auth login`"),
+            (["sync"], unwritable_db, "Read-only file system"),
+            (["sql", "SELECT 1"], no_grant | {"OUTREACH_DUCKDB_PATH": "x.duckdb"}, "no database"),
+        ]
+        children = [(start_cli(args, env, tmp_path), wanted) for args, env, wanted in cases]
+        messages = [_expect_one_line(child, None, wanted) for child, wanted in children]
+
+        login = ["auth", "login", "--no-browser", "--timeout", "30"]
+        forged = start_cli(login, paste, tmp_path, stdin=True)
+        pasted = _login_through_paste(forged, lambda url: url.replace("state=", "state=x"))
+        messages.append(_expect_one_line(forged, pasted, "state does not match"))
+
+        readonly_login = start_cli(login, unwritable_store, tmp_path, stdin=True)
+        pasted = _login_through_paste(readonly_login, lambda url: url)
+        messages.append(_expect_one_line(readonly_login, pasted, "Read-only file system"))
+
+    # The browser shows the emulator's refusal of the unregistered port; the command says
+    # how to fix it once it gives up waiting.
+    wrong_port = start_cli([*login[:-1], "3"], other_port, tmp_path)
+    assert wrong_port.stdout is not None
+    url = next(line.strip() for line in wrong_port.stdout if line.startswith("http"))
+    refusal = httpx.get(url)
+    assert refusal.status_code == 400 and "redirect_uri" in refusal.text
+    messages.append(_expect_one_line(wrong_port, None, "OUTREACH_REDIRECT_URI"))
+    report("bad user input", cases=len(messages), messages=messages)
