@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import orjson
+import pytest
 
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.client import JsonApiClient, RateBudget
@@ -79,12 +80,26 @@ def test_odd_values_are_kept_in_extra(db_path: Path):
     ]
 
 
-def test_a_bad_page_stops_the_stream_keeping_earlier_pages(db_path: Path):
+def _resource_with(value: bytes) -> bytes:
+    return b'{"data": [{"id": 2, "type": "user", "attributes": {"firstName": ' + value + b"}}]}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b'{"data": [{"id": 2, "attri', id="truncated"),
+        pytest.param(_resource_with(b'"Ann \xff\xfe"'), id="invalid-utf8"),
+        pytest.param(_resource_with(b'"\\ud800"'), id="lone-surrogate"),
+        pytest.param(_resource_with(b"1e400"), id="number-beyond-double"),
+        pytest.param(_resource_with(b"[" * 100_000 + b"]" * 100_000), id="nested-100000-deep"),
+    ],
+)
+def test_a_bad_page_stops_the_stream_keeping_earlier_pages(db_path: Path, body: bytes):
     second = f"{API}/users?page[size]=1&page[after]=x"
 
     def answer(request: httpx.Request) -> httpx.Response:
         if "page[after]" in str(request.url):
-            return httpx.Response(200, content=b'{"data": [{"id": 2, "attri')
+            return httpx.Response(200, content=body)
         return httpx.Response(200, content=_page([_user(1, firstName="Ann")], second))
 
     result = _sync_users(_serve(answer), db_path)
