@@ -304,6 +304,12 @@ class Grants:
                 grant.dead = True
             return len(live)
 
+    def handed_out(self) -> set[str]:
+        """Every code, access token and refresh token issued so far, live or not, so that a
+        test can search what the pipeline showed or stored for any of them."""
+        with self._lock:
+            return {*self._codes, *self._access, *self._refresh}
+
     def summary(self) -> dict[str, Any]:
         with self._lock:
             return {
