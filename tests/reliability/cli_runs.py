@@ -1,16 +1,13 @@
-"""The real ``outreach-pipeline`` console script in child processes, started together so that a
-table of bad inputs costs one interpreter start-up, not one each; and a read-only folder."""
+"""The real ``outreach-pipeline`` console script in a child process, with exactly the
+environment given, so that a table of bad inputs can start them all at once."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-
-import pytest
 
 from tests.sync.processes import ROOT
 
@@ -28,18 +25,3 @@ def start_cli(
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-@contextmanager
-def read_only_folder(folder: Path) -> Iterator[Path]:
-    """``folder`` as a read-only bind mount of itself: unwritable even for root."""
-    folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot bind-mount a read-only folder: {done.stderr.strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)

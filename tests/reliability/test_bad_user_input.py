@@ -17,9 +17,10 @@ import pytest
 
 from outreach_pipeline.emulator import Emulator
 from tests.auth.auth_support import PASTE_REDIRECT_URI, free_port
-from tests.reliability.cli_runs import read_only_folder, start_cli
+from tests.reliability.cli_runs import start_cli
 from tests.reliability.figures import report
 from tests.reliability.grants import stored_grant_env
+from tests.reliability.mounts import read_only_folder
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the read-only folder needs root")
 

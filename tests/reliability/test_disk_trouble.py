@@ -13,13 +13,13 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.reliability.figures import report
 from tests.reliability.landing_state import inserted_by_last_run, read_snapshot
+from tests.reliability.mounts import small_disk
 from tests.sync.processes import EmulatorProcess, authorized_environment, sync_process
 from tests.sync.support import assert_landing_equals
 
@@ -33,22 +33,6 @@ def emulator_process() -> Iterator[EmulatorProcess]:
     emulator = EmulatorProcess("--seed", "9", "--scale", "600")
     yield emulator
     emulator.stop()
-
-
-@contextmanager
-def small_disk(folder: Path, size: str) -> Iterator[Path]:
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs to fill: {mounted.stderr.strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
 
 
 def _sync(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -38,6 +38,7 @@ from tests.sync.support import (
     stored_rows,
 )
 from tests.sync.test_bad_input import API, _page, _serve, _sync_users, _user
+from tests.sync.test_parsing_properties import json_values
 
 PROSPECTS = stream("prospects")
 USERS = stream("users")
@@ -104,14 +105,13 @@ def test_hostile_values_from_the_emulator_land_faithfully(
 hostile_text = st.sampled_from(
     [SQL_LOOKING, "\x00", "'", '"', "\\", "%s", "?", "$1", "\ud7ff", "\U0010ffff", "a" * 70_000]
 ) | st.text(max_size=20)
-hostile_json = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**64 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | hostile_text,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(hostile_text, inner, max_size=3),
-    max_leaves=8,
+# The parser properties' JSON values, with hostile strings and unsigned 64-bit integers added.
+hostile_json = (
+    json_values
+    | hostile_text
+    | st.integers(2**63, 2**64 - 1)
+    | st.lists(hostile_text, max_size=3)
+    | st.dictionaries(hostile_text, json_values, max_size=3)
 )
 hostile_users = st.lists(
     st.builds(
