@@ -1,5 +1,6 @@
 """Fetching given records again in full, ``filter[id]=1,2,3`` a chunk at a time, and landing
-each page through the normal upsert (history included) in its own transaction.
+each page through the normal upsert (history included, silent changes too: see
+:mod:`~outreach_pipeline.landing.observed_versions`).
 
 A chunk holds at most the stream's page size (``mailings`` pages stay small) and as many ids
 as fit in :data:`ID_LIST_CHARS`, so URLs stay far below the 8 KB many gateways accept. That
@@ -14,8 +15,8 @@ from datetime import datetime
 
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import JsonApiClient
-from outreach_pipeline.landing import Database, RecordConverter
-from outreach_pipeline.landing.refetched import land_refetched
+from outreach_pipeline.landing import Database, RecordConverter, upsert
+from outreach_pipeline.landing.observed_versions import add_observed_versions
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.sweep_pages import fetch_rows
 
@@ -64,8 +65,11 @@ def refetch(
                 lambda resources: converter.convert(resources, observed_at),
                 result,
             )
+            if history and table.num_rows:
+                with database.transaction() as con:
+                    add_observed_versions(con, stream, table, observed_at)
             with database.transaction() as con:
-                counts = land_refetched(con, stream, table, observed_at, history=history)
+                counts = upsert(con, stream, table, history=history)
             result.records_refetched += table.num_rows
             result.records_inserted += counts.inserted
             result.records_updated += counts.updated
