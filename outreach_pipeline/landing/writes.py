@@ -7,13 +7,13 @@ than ``MERGE`` or ``ON CONFLICT`` on wide tables with list columns). Callers run
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
 
 from outreach_pipeline.catalog import Stream
+from outreach_pipeline.landing.registered import registered
 from outreach_pipeline.landing.schema import (
     BRIDGE_PREFIX,
     SCHEMA,
@@ -26,20 +26,12 @@ from outreach_pipeline.landing.schema import (
     version_column,
 )
 
-_names = itertools.count()
-
 
 @dataclass(frozen=True)
 class WriteCounts:
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
-
-
-def _register(con: duckdb.DuckDBPyConnection, table: pa.Table) -> str:
-    name = f"_batch_{next(_names)}"
-    con.register(name, table)
-    return name
 
 
 def _insert(con: duckdb.DuckDBPyConnection, target: str, batch: str, table: pa.Table) -> None:
@@ -55,8 +47,7 @@ def upsert(
     if table.num_rows == 0:
         return WriteCounts()
     target = table_name(stream)
-    batch = _register(con, table)
-    try:
+    with registered(con, table) as batch:
         row = con.execute(
             f"SELECT count(*) FROM {target} WHERE id IN (SELECT id FROM {batch})"
         ).fetchone()
@@ -67,8 +58,6 @@ def upsert(
         _replace_bridges(con, stream, batch, table)
         if history:
             _add_versions(con, stream, batch, table)
-    finally:
-        con.unregister(batch)
     return WriteCounts(inserted=table.num_rows - existing, updated=existing)
 
 
@@ -132,12 +121,9 @@ def stage(con: duckdb.DuckDBPyConnection, stream: Stream, table: pa.Table) -> No
     if table.num_rows == 0:
         return
     target = stage_name(stream)
-    batch = _register(con, table)
-    try:
+    with registered(con, table) as batch:
         con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM {batch})")
         _insert(con, target, batch, table)
-    finally:
-        con.unregister(batch)
 
 
 def replace_from_stage(con: duckdb.DuckDBPyConnection, stream: Stream) -> WriteCounts:
@@ -164,8 +150,7 @@ def mark_deleted(
 
     ``deleted`` counts rows newly marked, ``updated`` rows brought back."""
     target = table_name(stream)
-    batch = _register(con, live_ids)
-    try:
+    with registered(con, live_ids) as batch:
         marked = con.execute(
             f"UPDATE {target} SET _deleted_at = now()::TIMESTAMP "
             f"WHERE _deleted_at IS NULL AND id NOT IN (SELECT id FROM {batch})"
@@ -176,8 +161,6 @@ def mark_deleted(
         ).fetchone()
         if history:
             _close_versions(con, stream)
-    finally:
-        con.unregister(batch)
     return WriteCounts(
         deleted=int(marked[0]) if marked else 0, updated=int(restored[0]) if restored else 0
     )

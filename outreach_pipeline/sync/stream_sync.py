@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
+import duckdb
 import pyarrow as pa
 
 from outreach_pipeline.catalog import Stream
@@ -21,6 +24,7 @@ from outreach_pipeline.client import FetchedPage, FetchError, JsonApiClient
 from outreach_pipeline.landing import (
     BadRecord,
     Database,
+    DatabaseBusy,
     RecordConverter,
     StreamState,
     WriteCounts,
@@ -45,8 +49,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-def first_page_url(client: JsonApiClient, stream: Stream, cursor: str | None) -> str:
-    params: dict[str, str | int] = {"page[size]": stream.page_size, "count": "false"}
+def first_page_url(
+    client: JsonApiClient, stream: Stream, cursor: str | None, page_size: int | None = None
+) -> str:
+    """The listing from ``cursor`` on, at ``page_size`` (default: the catalog's)."""
+    size = min(page_size or stream.page_size, stream.page_size)
+    params: dict[str, str | int] = {"page[size]": size, "count": "false"}
     if stream.cursor is not None:
         params["sort"] = stream.cursor
         if cursor is not None:
@@ -146,6 +154,8 @@ class _StreamLoad:
             None,
         )
         self.buffer = BatchBuffer(options.batch_rows, options.batch_bytes, cursor_column)
+        self.full_refresh = full_refresh
+        self.page_size = state.page_size
         self.start_cursor = None if full_refresh or not stream.incremental else state.cursor
         self.resuming = (
             stream.incremental
@@ -157,6 +167,7 @@ class _StreamLoad:
         # A load from no cursor sees every record there is: deletes are counted from its start.
         self.sweep_baseline = started_at if self.start_cursor is None else None
         self.synced_at = utc_now()
+        self._landing: tuple[Future[WriteCounts], StreamState] | None = None
 
     def run(self) -> StreamState:
         """Land every page; the stream's state as finally committed."""
@@ -170,12 +181,15 @@ class _StreamLoad:
             except StreamFailed:
                 # Keep the pages read before the failing one; a rerun resumes at that page.
                 if self.stream.incremental:
-                    self._commit(url)
+                    with suppress(StreamFailed):
+                        self._commit(url)
+                        self.wait_for_landing()
                 raise
         return self.state
 
     def _first_url(self) -> str:
-        return first_page_url(self.client, self.stream, self.start_cursor)
+        learned = None if self.full_refresh else self.state.page_size
+        return first_page_url(self.client, self.stream, self.start_cursor, learned)
 
     def _land_page(self, url: str) -> str | None:
         """Fetch and buffer one page, committing the batch when full or last; the next URL."""
@@ -183,6 +197,7 @@ class _StreamLoad:
         self.resuming = False
         self.result.requests += page.requests
         self.result.pages += 1
+        self.page_size = page.page_size
         if page.rate_limit_remaining is not None:
             self.result.rate_limit_remaining = page.rate_limit_remaining
         try:
@@ -208,7 +223,10 @@ class _StreamLoad:
             ) from None
 
     def _commit(self, next_url: str | None) -> None:
-        """Land the buffered batch with the state that goes with it, in one transaction."""
+        """Hand the buffered batch, with the state that goes with it, to the database's
+        writer thread: it lands both in one transaction while the next pages are fetched.
+        At most one batch per stream is in flight, which bounds memory; the last one is
+        waited for."""
         self.newest_in_run = _later(self.newest_in_run, self.buffer.take_newest())
         batch = self.buffer.take()
         finished = next_url is None
@@ -221,24 +239,61 @@ class _StreamLoad:
                 resume_url=None,
                 resume_cursor=None,
                 last_swept_at=self.state.last_swept_at or self.sweep_baseline,
+                page_size=self._learned_page_size(),
             )
         else:
-            new_state = replace(self.state, resume_url=next_url, resume_cursor=self.newest_in_run)
-        with self.database.transaction() as con:
-            counts = WriteCounts()
-            if self.stream.incremental:
-                if batch is not None:
-                    counts = upsert(con, self.stream, batch, history=self.history)
-            else:
-                if batch is not None:
-                    stage(con, self.stream, batch)
-                if finished:
-                    counts = replace_from_stage(con, self.stream)
-            save_state(con, self.stream.path, new_state)
+            new_state = replace(
+                self.state,
+                resume_url=next_url,
+                resume_cursor=self.newest_in_run,
+                page_size=self._learned_page_size(),
+            )
+        self.wait_for_landing()
+        landing = self.database.submit(lambda con: self._land(con, batch, new_state, finished))
+        self._landing = (landing, new_state)
         self.state = new_state
+        if finished:
+            self.wait_for_landing()
+
+    def _learned_page_size(self) -> int | None:
+        """The size the API last served, when a 502 made it smaller than the catalog's."""
+        if self.page_size is not None and self.page_size < self.stream.page_size:
+            return self.page_size
+        return None
+
+    def wait_for_landing(self) -> None:
+        """Wait for the batch in flight; its failure fails the stream, naming the problem."""
+        if self._landing is None:
+            return
+        (landing, state), self._landing = self._landing, None
+        try:
+            counts = landing.result()
+        except (duckdb.Error, DatabaseBusy, OSError) as error:
+            raise StreamFailed(
+                f"stream {self.stream.path}: landing a batch in {self.database.path}: {error}"
+            ) from None
         self.result.records_inserted += counts.inserted
         self.result.records_updated += counts.updated
         self.result.records_deleted += counts.deleted
-        self.result.cursor_after = new_state.cursor
+        self.result.cursor_after = state.cursor
         # Arrow's allocator keeps freed memory for reuse; hand it back so memory stays flat.
         pa.default_memory_pool().release_unused()
+
+    def _land(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        batch: pa.Table | None,
+        state: StreamState,
+        finished: bool,
+    ) -> WriteCounts:
+        counts = WriteCounts()
+        if self.stream.incremental:
+            if batch is not None:
+                counts = upsert(con, self.stream, batch, history=self.history)
+        else:
+            if batch is not None:
+                stage(con, self.stream, batch)
+            if finished:
+                counts = replace_from_stage(con, self.stream)
+        save_state(con, self.stream.path, state)
+        return counts
