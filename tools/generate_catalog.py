@@ -21,7 +21,7 @@ STREAMS: dict[str, tuple[str, str | None, int, bool]] = {
     "emailAddresses": ("emailAddress", "updatedAt", 1000, False),
     "events": ("event", "createdAt", 1000, True),
     "mailboxes": ("mailbox", "updatedAt", 1000, False),
-    "mailings": ("mailing", "updatedAt", 100, True),
+    "mailings": ("mailing", "updatedAt", 1000, True),
     "opportunities": ("opportunity", "updatedAt", 1000, True),
     "opportunityStages": ("opportunityStage", "updatedAt", 1000, False),
     "personas": ("persona", "updatedAt", 1000, False),

@@ -80,6 +80,7 @@ class _Progress:
     url: str
     requests: int = 0
     remaining: int | None = None
+    shrinks: int = 0  # 502s answered by halving the page, not counted as failed attempts
 
 
 class JsonApiClient:
@@ -129,7 +130,8 @@ class JsonApiClient:
 
     def fetch_page(self, url: str, shrink_on_bad_gateway: bool = False) -> FetchedPage:
         """One listing document. With ``shrink_on_bad_gateway`` a 502 halves ``page[size]``
-        and asks again at once (the smaller size then rides on the ``next`` links)."""
+        and asks again at once (the smaller size then rides on the ``next`` links); halvings
+        do not use up the retry policy's attempts, which are for failures."""
         progress = _Progress(url)
 
         def attempt() -> Document:
@@ -141,6 +143,7 @@ class JsonApiClient:
                 if shrink_on_bad_gateway and retryable.status == 502 and size and size > 1:
                     log.warning("502 at page size %s, halving: %s", size, progress.url)
                     progress.url = with_page_size(progress.url, size // 2)
+                    progress.shrinks += 1
                     retryable.wait = 0.0
                 raise
             progress.remaining = rate.remaining
@@ -148,7 +151,7 @@ class JsonApiClient:
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type((RetryableResponse, *_TRANSIENT_ERRORS)),
-            stop=tenacity.stop_after_attempt(self.retry.attempts),
+            stop=lambda state: state.attempt_number - progress.shrinks >= self.retry.attempts,
             wait=self._wait,
             sleep=self._sleep,
             before_sleep=_log_retry,

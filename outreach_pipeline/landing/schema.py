@@ -178,8 +178,11 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}._sync_state (
   resume_url VARCHAR,
   resume_cursor VARCHAR,
   last_swept_at TIMESTAMP,
+  page_size INTEGER,
   updated_at TIMESTAMP NOT NULL
 )"""
+# Columns _sync_state gained after databases were created without them.
+SYNC_STATE_ADDED = {"page_size": "INTEGER"}
 
 SYNC_RUNS_SQL = f"""
 CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_runs (

@@ -12,6 +12,7 @@ from outreach_pipeline.landing.schema import (
     SCHEMA,
     SYNC_RUNS_ADDED,
     SYNC_RUNS_SQL,
+    SYNC_STATE_ADDED,
     SYNC_STATE_SQL,
     bridge_view_sql,
     bridges,
@@ -28,6 +29,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, streams: Iterable[Stream]) -> 
     """Create what is missing; columns the catalog gained since are added (never dropped)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
     con.execute(SYNC_STATE_SQL)
+    for name, sql_type in SYNC_STATE_ADDED.items():
+        con.execute(f"ALTER TABLE {SCHEMA}._sync_state ADD COLUMN IF NOT EXISTS {name} {sql_type}")
     con.execute(SYNC_RUNS_SQL)
     for name, sql_type in SYNC_RUNS_ADDED.items():
         con.execute(f"ALTER TABLE {SCHEMA}.sync_runs ADD COLUMN IF NOT EXISTS {name} {sql_type}")

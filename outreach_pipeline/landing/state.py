@@ -23,11 +23,13 @@ class StreamState:
     resume_url: str | None = None
     resume_cursor: str | None = None
     last_swept_at: datetime | None = None
+    page_size: int | None = None
 
 
 def load_state(con: duckdb.DuckDBPyConnection, stream: str) -> StreamState:
     row = con.execute(
-        f"SELECT cursor, resume_url, resume_cursor, last_swept_at FROM {SCHEMA}._sync_state "
+        "SELECT cursor, resume_url, resume_cursor, last_swept_at, page_size "
+        f"FROM {SCHEMA}._sync_state "
         "WHERE stream = ?",
         [stream],
     ).fetchone()
@@ -37,7 +39,14 @@ def load_state(con: duckdb.DuckDBPyConnection, stream: str) -> StreamState:
 def save_state(con: duckdb.DuckDBPyConnection, stream: str, state: StreamState) -> None:
     con.execute(
         f"INSERT OR REPLACE INTO {SCHEMA}._sync_state "
-        "(stream, cursor, resume_url, resume_cursor, last_swept_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
-        [stream, state.cursor, state.resume_url, state.resume_cursor, state.last_swept_at],
+        "(stream, cursor, resume_url, resume_cursor, last_swept_at, page_size, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        [
+            stream,
+            state.cursor,
+            state.resume_url,
+            state.resume_cursor,
+            state.last_swept_at,
+            state.page_size,
+        ],
     )

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.client import RateBudget
+from outreach_pipeline.landing import load_state
 from outreach_pipeline.sync import SyncOptions
 from tests.sync.support import assert_landing_equals_emulator
 
@@ -45,3 +48,33 @@ def test_a_tiny_rate_limit_is_never_exceeded(make_emulator, sync, db_path: Path)
     assert emu.rate_limiter.refused == 0
     assert sum(r.requests for r in results) > 12
     assert_landing_equals_emulator(emu, db_path)
+
+
+def test_a_page_size_that_502s_is_learned_once(make_emulator, sync, db_path: Path):
+    """Outreach answers 502 to mailings pages too heavy to render: the first run halves the
+    size until a page passes and records it; the next run starts there, with no 502."""
+    emu = make_emulator(seed=6)
+    emu.faults.set(page_size_limits={"mailings": 100})
+    mailings = [stream("mailings")]
+    first = sync(emu, mailings)[0]
+    assert first.ok, first.error
+    assert_landing_equals_emulator(emu, db_path, mailings)
+    # 1000 -> 500 -> 250 -> 125 -> 62: four 502s, then pages of 62.
+    assert bad_gateways(emu) == 4, emu.stats["statuses"]
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert load_state(con, "mailings").page_size == 62
+
+    emu.clock.advance(10)
+    emu.data.update("mailings", 3, {"subject": "Lighter"})
+    second = sync(emu, mailings)[0]
+    assert second.ok, second.error
+    assert bad_gateways(emu) == 4, "the learned size still 502s"
+    assert second.requests == 1
+    assert_landing_equals_emulator(emu, db_path, mailings)
+
+    sync(emu, mailings, full_refresh=True)
+    assert bad_gateways(emu) == 8, "a full refresh tries 1000 again"
+
+
+def bad_gateways(emu) -> int:
+    return int(emu.stats["statuses"].get("502", 0))
