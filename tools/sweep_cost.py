@@ -6,7 +6,9 @@ same run without it (requests from the sync's results, bytes and time measured a
 The fingerprint sweep is measured twice: with nothing to fetch again, and after silent
 relationship changes to ``--changed`` prospects.
 
-    uv run python tools/sweep_cost.py --scale 2000 --changed 20
+    uv run python -m tools.sweep_cost --scale 2000 --changed 20
+
+Run it from the repository root: it borrows the sync tests' helpers.
 """
 
 from __future__ import annotations
@@ -14,25 +16,15 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Generator
 from pathlib import Path
 
 import httpx
 
-from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.client import RateBudget
 from outreach_pipeline.emulator import Emulator, EmulatorConfig
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync import SyncOptions, run_sync
-
-
-class _Bearer(httpx.Auth):
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self.token}"
-        yield request
+from tests.sync.support import emulator_auth, settings_for
 
 
 def _run(
@@ -60,8 +52,8 @@ def main() -> None:
     args = parser.parse_args()
     emu = Emulator(EmulatorConfig(seed=1, scale=args.scale, rate_limit=1_000_000))
     with emu.serve(), tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(api_url=emu.api_url, duckdb_path=Path(tmp) / "sweep.duckdb")
-        auth = _Bearer(emu.grants.issue(scopes_for(catalog().values()))["access_token"])
+        settings = settings_for(emu, Path(tmp) / "sweep.duckdb")
+        auth = emulator_auth(emu)
         ids_only = SyncOptions(sweep_interval=None, fingerprint_sweep=False)
         fingerprints = SyncOptions(sweep_interval=None)
         full = _run(emu, settings, auth, fingerprints, sweep=False)

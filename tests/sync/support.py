@@ -130,3 +130,14 @@ def assert_landing_equals(
         for record_id, resource in resources.items():
             diff = row_differences(stream, resource, stored[record_id])
             assert not diff, f"{stream.path}/{record_id} differs (api, stored): {diff}"
+
+
+def prospect_versions(db_path: Path, record_id: int) -> list[tuple]:
+    """``(valid_from, valid_to, stage_id, first_name)`` of each version of a prospect in
+    ``outreach.prospects__history``, oldest first."""
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return con.execute(
+            "SELECT valid_from, valid_to, stage_id, first_name FROM outreach.prospects__history"
+            " WHERE id = ? ORDER BY valid_from",
+            [record_id],
+        ).fetchall()

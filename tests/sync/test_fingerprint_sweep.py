@@ -14,7 +14,7 @@ from outreach_pipeline.landing.fingerprints import Fingerprint
 from outreach_pipeline.landing.schema import SYNC_RUNS_SQL
 from outreach_pipeline.sync import SyncOptions
 from outreach_pipeline.sync.refetch import id_chunks
-from tests.sync.support import assert_landing_equals_emulator
+from tests.sync.support import assert_landing_equals_emulator, prospect_versions
 
 PROSPECTS = stream("prospects")
 OPTIONS = SyncOptions(sweep_interval=None)
@@ -25,15 +25,6 @@ def _one(db_path: Path, sql: str, *params: object) -> tuple:
         row = con.execute(sql, list(params)).fetchone()
     assert row is not None
     return row
-
-
-def _history(db_path: Path, record_id: int) -> list[tuple]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        return con.execute(
-            "SELECT valid_from, valid_to, stage_id FROM outreach.prospects__history "
-            "WHERE id = ? ORDER BY valid_from",
-            [record_id],
-        ).fetchall()
 
 
 def test_silent_changes_are_missed_by_incremental_syncs_and_found_by_the_sweep(
@@ -115,25 +106,25 @@ def test_id_chunks_bound_ids_and_url_length() -> None:
 
 def test_history_gets_a_silent_change_once(emulator: Emulator, sync, db_path: Path) -> None:
     sync(emulator, [PROSPECTS], options=OPTIONS)
-    (first,) = _history(db_path, 5)
+    (first,) = prospect_versions(db_path, 5)
     old_stage = first[2]
     new_stage = 1 if old_stage != 1 else 2
     emulator.clock.advance(3600)
     emulator.data.update("prospects", 5, {}, {"stage": new_stage}, silent=True)
     sync(emulator, [PROSPECTS], options=OPTIONS, sweep_deletes=True)
-    versions = _history(db_path, 5)
+    versions = prospect_versions(db_path, 5)
     assert [v[2] for v in versions] == [old_stage, new_stage]
     assert versions[0][1] == versions[1][0] > versions[0][0]
     assert versions[1][1] is None
 
     sync(emulator, [PROSPECTS], options=OPTIONS, sweep_deletes=True)
     sync(emulator, [PROSPECTS], options=OPTIONS, full_refresh=True)
-    assert _history(db_path, 5) == versions
+    assert prospect_versions(db_path, 5) == versions
 
     emulator.clock.advance(3600)
     emulator.data.update("prospects", 5, {}, {"stage": old_stage})
     sync(emulator, [PROSPECTS], options=OPTIONS)
-    assert [v[2] for v in _history(db_path, 5)] == [old_stage, new_stage, old_stage]
+    assert [v[2] for v in prospect_versions(db_path, 5)] == [old_stage, new_stage, old_stage]
 
 
 def test_an_api_refusing_the_fingerprint_fields_is_swept_by_ids(

@@ -11,6 +11,7 @@ import duckdb
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.sync import SyncOptions
+from tests.sync.support import prospect_versions
 
 PROSPECTS = [stream("prospects")]
 OPTIONS = SyncOptions(sweep_interval=None, batch_rows=40)
@@ -26,15 +27,6 @@ ORDER BY id
 
 def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC).replace(tzinfo=None)
-
-
-def _history(db_path: Path, record_id: int) -> list[tuple]:
-    with duckdb.connect(str(db_path), read_only=True) as con:
-        return con.execute(
-            "SELECT valid_from, valid_to, stage_id, first_name FROM outreach.prospects__history"
-            " WHERE id = ? ORDER BY valid_from",
-            [record_id],
-        ).fetchall()
 
 
 def _stages_as_of(db_path: Path, as_of: datetime) -> dict[int, int | None]:
@@ -71,7 +63,7 @@ def test_history_holds_every_observed_version(make_emulator, sync, db_path: Path
         )
         for n, (moment, resource) in enumerate(versions)
     ]
-    assert _history(db_path, pid) == expected
+    assert prospect_versions(db_path, pid) == expected
     with duckdb.connect(str(db_path), read_only=True) as con:
         row = con.execute(
             "SELECT count(*), count(DISTINCT (id, valid_from)), count(*) FILTER (valid_to IS NULL)"
@@ -82,7 +74,7 @@ def test_history_holds_every_observed_version(make_emulator, sync, db_path: Path
     # Reruns (incremental and full) add nothing.
     assert all(r.ok for r in sync(emu, PROSPECTS, options=OPTIONS))
     assert all(r.ok for r in sync(emu, PROSPECTS, options=OPTIONS, full_refresh=True))
-    assert _history(db_path, pid) == expected
+    assert prospect_versions(db_path, pid) == expected
 
     # As of each sync's newest version, the stages are the API's at that time.
     for stages, moment in snapshots:
@@ -93,7 +85,7 @@ def test_history_holds_every_observed_version(make_emulator, sync, db_path: Path
     # A delete found by the sweep closes the last version.
     emu.data.delete("prospects", pid)
     assert all(r.ok for r in sync(emu, PROSPECTS, options=OPTIONS, sweep_deletes=True))
-    last = _history(db_path, pid)[-1]
+    last = prospect_versions(db_path, pid)[-1]
     assert last[1] is not None
     assert pid not in _stages_as_of(db_path, datetime(2999, 1, 1))
 
