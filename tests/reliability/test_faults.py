@@ -87,7 +87,8 @@ def run_fault_mix(
     clean = make_emulator(seed=21, scale=scale)
     _, clean_seconds = _timed_sync(clean, tmp_path / "clean.duckdb", retry, RateBudget())
 
-    faulty = make_emulator(seed=21, scale=scale)
+    # The storms move its clock by up to an hour each: the test token must outlive them.
+    faulty = make_emulator(seed=21, scale=scale, access_token_ttl=10**8)
     faulty.faults.set(**ISSUE_FAULTS)
     # The budget reads the emulator's clock, which the storms move.
     budget = RateBudget(clock=faulty.clock.now)
