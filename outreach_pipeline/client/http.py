@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ import tenacity
 from outreach_pipeline.client.documents import Document, MalformedDocument, parse_document
 from outreach_pipeline.client.errors import FetchError, RetryableResponse
 from outreach_pipeline.client.ratebudget import RateBudget, RateHeaders, read_rate_headers
+from outreach_pipeline.client.server_clock import ServerClock
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,8 @@ class JsonApiClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._clock = clock
+        self.server_clock = ServerClock()
+        self._probing = threading.Lock()
         self._http = httpx.Client(
             auth=auth,
             timeout=timeout or httpx.Timeout(120.0, connect=15.0, pool=None),
@@ -127,6 +131,16 @@ class JsonApiClient:
         """``<api_url>/<path>?<params>`` with JSON:API brackets left readable."""
         query = urlencode(params or {}, safe="[],:")
         return f"{self.api_url}/{path}" + (f"?{query}" if query else "")
+
+    def server_now(self, probe_path: str) -> tuple[float | None, int]:
+        """The API's clock (epoch seconds; None if it sends no ``Date``) and the requests
+        spent learning it: one record of ``probe_path`` when no answer has come yet."""
+        with self._probing:
+            now = self.server_clock.now()
+            if now is not None:
+                return now, 0
+            page = self.fetch_page(self.url(probe_path, {"page[size]": 1, "count": "false"}))
+            return self.server_clock.now(), page.requests
 
     def fetch_page(self, url: str, shrink_on_bad_gateway: bool = False) -> FetchedPage:
         """One listing document. With ``shrink_on_bad_gateway`` a 502 halves ``page[size]``
@@ -191,6 +205,7 @@ class JsonApiClient:
             finally:
                 response.close()
             rate = read_rate_headers(response.headers, self._clock())
+            self.server_clock.observe(response.headers.get("date"))
         finally:
             self.budget.release(rate)
         status = response.status_code

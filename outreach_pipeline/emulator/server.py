@@ -20,8 +20,11 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], dispatch: Dispatch) -> None:
+    def __init__(
+        self, address: tuple[str, int], dispatch: Dispatch, clock: Callable[[], float]
+    ) -> None:
         self.dispatch = dispatch
+        self.clock = clock
         super().__init__(address, Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -37,6 +40,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent on purpose (see the module docstring)."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header tells the emulator's clock, as Outreach's tells its own: clients
+        bound incremental windows by the server's time, not their host's."""
+        return super().date_time_string(self.server.clock() if timestamp is None else timestamp)
 
     def do_GET(self) -> None:
         self._serve()

@@ -58,7 +58,7 @@ class Emulator:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
-        self._server = EmulatorHTTPServer((host, port), self.dispatch)
+        self._server = EmulatorHTTPServer((host, port), self.dispatch, self.clock.now)
         self.data.set_api_url(self.api_url)
         if self.config.warm:
             self.warm_seconds = warm(self.data)

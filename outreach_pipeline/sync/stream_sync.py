@@ -14,7 +14,7 @@ import time
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import asdict, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pyarrow as pa
@@ -28,6 +28,7 @@ from outreach_pipeline.landing import (
     RecordConverter,
     StreamState,
     WriteCounts,
+    format_cursor,
     load_state,
     record_run,
     replace_from_stage,
@@ -50,16 +51,26 @@ def utc_now() -> datetime:
 
 
 def first_page_url(
-    client: JsonApiClient, stream: Stream, cursor: str | None, page_size: int | None = None
+    client: JsonApiClient,
+    stream: Stream,
+    since: str | None,
+    until: str | None = None,
+    page_size: int | None = None,
 ) -> str:
-    """The listing from ``cursor`` on, at ``page_size`` (default: the catalog's)."""
+    """The listing of records whose cursor lies in ``since..until`` (both inclusive, None:
+    unbounded), at ``page_size`` (default: the catalog's)."""
     size = min(page_size or stream.page_size, stream.page_size)
     params: dict[str, str | int] = {"page[size]": size, "count": "false"}
     if stream.cursor is not None:
         params["sort"] = stream.cursor
-        if cursor is not None:
-            params[f"filter[{stream.cursor}]"] = f"{cursor}..inf"
+        if since is not None or until is not None:
+            params[f"filter[{stream.cursor}]"] = f"{since or 'neginf'}..{until or 'inf'}"
     return client.url(stream.path, params)
+
+
+def _shifted(cursor: str, delta: timedelta) -> str:
+    moment = datetime.strptime(cursor, "%Y-%m-%dT%H:%M:%S.%fZ") + delta
+    return format_cursor(moment)
 
 
 def _later(a: str | None, b: str | None) -> str | None:
@@ -163,7 +174,15 @@ class _StreamLoad:
             and state.resume_url is not None
             and state.resume_url.startswith(client.api_url + "/")
         )
-        self.newest_in_run = state.resume_cursor if self.resuming else None
+        self.options = options
+        # The window this run reads, ``since..until``: from the cursor less an overlap
+        # (records the API wrote late, with an older updatedAt) to the server's time at the
+        # start less a margin. When every page is in, the cursor moves to ``until``, whatever
+        # the records say: the API has been seen ignoring the upper bound and returning
+        # records out of order, so no record's value is trusted to move it. A rerun after a
+        # crash finishes the same window (``resume_cursor`` keeps ``until``).
+        self.until = state.resume_cursor if self.resuming else None
+        self.newest_in_run = self.until
         # A load from no cursor sees every record there is: deletes are counted from its start.
         self.sweep_baseline = started_at if self.start_cursor is None else None
         self.synced_at = utc_now()
@@ -171,12 +190,17 @@ class _StreamLoad:
 
     def run(self) -> StreamState:
         """Land every page; the stream's state as finally committed."""
+        if self.stream.incremental and not self.resuming:
+            self.until = self._window_end()
+            self.newest_in_run = self.until
         url = self.state.resume_url if self.resuming else self._first_url()
         while url is not None:
             try:
                 url = self._land_page(url)
             except _ResumeLinkRefused:
-                self.resuming, self.newest_in_run = False, None
+                self.resuming = False
+                self.until = self._window_end()
+                self.newest_in_run = self.until
                 url = self._first_url()
             except StreamFailed:
                 # Keep the pages read before the failing one; a rerun resumes at that page.
@@ -187,9 +211,27 @@ class _StreamLoad:
                 raise
         return self.state
 
+    def _window_end(self) -> str | None:
+        """The server's time less the margin, as a cursor; None when the API sends no
+        ``Date`` (the cursor then moves to the largest value seen, as the records say)."""
+        try:
+            now, requests = self.client.server_now(self.stream.path)
+        except FetchError as error:
+            raise StreamFailed(
+                f"stream {self.stream.path}: page {error.url}: {error.problem}"
+            ) from None
+        self.result.requests += requests
+        if now is None:
+            return None
+        moment = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
+        return format_cursor(moment - self.options.window_margin)
+
     def _first_url(self) -> str:
         learned = None if self.full_refresh else self.state.page_size
-        return first_page_url(self.client, self.stream, self.start_cursor, learned)
+        since = self.start_cursor
+        if since is not None:
+            since = _shifted(since, -self.options.window_overlap)
+        return first_page_url(self.client, self.stream, since, self.until, learned)
 
     def _land_page(self, url: str) -> str | None:
         """Fetch and buffer one page, committing the batch when full or last; the next URL."""
@@ -227,7 +269,9 @@ class _StreamLoad:
         writer thread: it lands both in one transaction while the next pages are fetched.
         At most one batch per stream is in flight, which bounds memory; the last one is
         waited for."""
-        self.newest_in_run = _later(self.newest_in_run, self.buffer.take_newest())
+        newest = self.buffer.take_newest()
+        if self.until is None:
+            self.newest_in_run = _later(self.newest_in_run, newest)
         batch = self.buffer.take()
         finished = next_url is None
         if finished:

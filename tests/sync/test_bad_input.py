@@ -135,12 +135,17 @@ def test_a_refused_resume_link_restarts_from_the_cursor(db_path: Path):
         save_state(con, "users", StreamState(cursor="2024-01-01T00:00:00.000Z", resume_url=stale))
     database.close()
 
+    listings = []
+
     def answer(request: httpx.Request) -> httpx.Response:
+        date = {"Date": "Wed, 01 Jan 2025 00:00:10 GMT"}
         if "stale" in str(request.url):
-            return httpx.Response(400, content=b'{"errors": [{"id": "validationError"}]}')
-        assert request.url.params["filter[updatedAt]"] == "2024-01-01T00:00:00.000Z..inf"
-        return httpx.Response(200, content=_page([_user(1)]))
+            return httpx.Response(400, content=b'{"errors": []}', headers=date)
+        listings.append(request.url.params.get("filter[updatedAt]"))
+        return httpx.Response(200, content=_page([_user(1)]), headers=date)
 
     result = _sync_users(_serve(answer), db_path)
     assert result.ok and result.records_inserted == 1
-    assert result.cursor_after == "2025-01-01T00:00:00.000Z"
+    # The window: two minutes of overlap below the cursor, up to the server's Date less 1 s.
+    assert listings == ["2023-12-31T23:58:00.000Z..2025-01-01T00:00:09.000Z"]
+    assert result.cursor_after == "2025-01-01T00:00:09.000Z"

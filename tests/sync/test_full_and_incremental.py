@@ -82,7 +82,8 @@ def test_sync_runs_and_views(emulator: Emulator, sync, db_path: Path):
             "FROM outreach.sync_runs ORDER BY stream"
         ).fetchall()
         users = con.execute("SELECT count(*) FROM users").fetchone()
-    assert runs == [("duties", 10, 1, 1, False, None), ("users", 5, 1, 1, True, None)]
+    # users, the only incremental stream, also paid the request that read the API's time.
+    assert runs == [("duties", 10, 1, 1, False, None), ("users", 5, 2, 1, True, None)]
     assert users == (5,)
 
 
