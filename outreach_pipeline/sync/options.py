@@ -9,9 +9,10 @@ from datetime import timedelta
 @dataclass(frozen=True)
 class SyncOptions:
     # A batch is committed when it holds this many rows or Arrow bytes, whichever comes first:
-    # it bounds memory per stream and how much a crash makes a rerun fetch again.
+    # it bounds memory per stream (one batch filling, one landing) and how much a crash makes
+    # a rerun fetch again.
     batch_rows: int = 25_000
-    batch_bytes: int = 24 * 1024 * 1024
+    batch_bytes: int = 8 * 1024 * 1024
     # Streams fetched at once (each holds at most one batch in memory).
     concurrency: int = 4
     # Deleted records are looked for when the last sweep is older than this (None: only
@@ -27,5 +28,11 @@ class SyncOptions:
     history_streams: frozenset[str] = frozenset(
         {"accounts", "prospects", "opportunities", "sequenceStates"}
     )
-    # DuckDB's buffer pool of the writing connection (it spills to disk beyond).
-    duckdb_memory_limit: str = "64MB"
+    # Incremental windows (see _StreamLoad): each run re-reads this much below the cursor,
+    # and stops this much before the server's time at its start.
+    window_overlap: timedelta = timedelta(minutes=2)
+    window_margin: timedelta = timedelta(seconds=1)
+    # DuckDB's buffer pool of the writing connection (it spills to disk beyond). 64 MB was
+    # too little at scale 80000 (1M records): checkpointing prospects' 238 columns and their
+    # history failed with out-of-memory; 128 MB completed it.
+    duckdb_memory_limit: str = "128MB"
