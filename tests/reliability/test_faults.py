@@ -27,14 +27,16 @@ from tests.reliability.figures import report
 from tests.sync.conftest import QUICK_RETRY
 from tests.sync.support import assert_landing_equals_emulator, emulator_auth, settings_for
 
+# A bounded number of storms, so that a request's retries (1 s apart) outlast them.
+MAX_STORMS = 3
 # Pages of 25 records: a few hundred requests even at a small scale, so 1% shares show up.
 SMALL_PAGES = [replace(stream, page_size=25) for stream in catalog().values()]
 ISSUE_FAULTS = {"error_rate": 0.05, "drop_rate": 0.01, "truncate_rate": 0.01, "shuffle_pages": True}
 
 
 class RateLimitStorms:
-    """Every ``every`` seconds, the emulator's clock jumps to one second before the end of its
-    rate-limit window and the user's whole budget is spent by another party."""
+    """Every ``every`` seconds, at most ``MAX_STORMS`` times, the emulator's clock jumps to one
+    second before the end of its rate-limit window and another party spends the whole budget."""
 
     def __init__(self, emulator: Emulator, every: float) -> None:
         self.emulator = emulator
@@ -53,7 +55,7 @@ class RateLimitStorms:
 
     def _run(self) -> None:
         clock, limiter = self.emulator.clock, self.emulator.rate_limiter
-        while not self._stopped.wait(self.every):
+        while self.storms < MAX_STORMS and not self._stopped.wait(self.every):
             clock.set((clock.now() // WINDOW + 1) * WINDOW - 1)
             while limiter.spend("user:1")[0]:
                 pass
@@ -92,7 +94,7 @@ def run_fault_mix(
     faulty.faults.set(**ISSUE_FAULTS)
     # The budget reads the emulator's clock, which the storms move.
     budget = RateBudget(clock=faulty.clock.now)
-    with RateLimitStorms(faulty, every=max(1.0, clean_seconds / 3)) as storms:
+    with RateLimitStorms(faulty, every=max(0.5, clean_seconds / 4)) as storms:
         results, faulty_seconds = _timed_sync(faulty, tmp_path / "faulty.duckdb", retry, budget)
     stats = faulty.stats
     requests = sum(r.requests for r in results)
