@@ -111,4 +111,6 @@ class EmulatorProcess:
                     f"/records/{stream.path}/{record_id}", json={"attributes": {}}
                 ).raise_for_status()
                 changed += 1
+        # A sync reads up to the API's time less a second: let the changes fall before it.
+        self.admin.post("/clock", json={"advance": 2}).raise_for_status()
         return changed

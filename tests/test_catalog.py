@@ -38,7 +38,8 @@ def test_cursor_choices_follow_the_api() -> None:
     assert streams["events"].cursor == "createdAt"
     assert streams["duties"].cursor is None
     assert streams["sequenceTemplates"].cursor is None
-    assert streams["mailings"].page_size == 100
+    # Heavy mailings pages may 502: the sync halves and remembers the size (not the catalog).
+    assert streams["mailings"].page_size == 1000
     incremental = [s for s in streams.values() if s.incremental]
     assert all(s.cursor in s.attributes for s in incremental)
 
