@@ -86,7 +86,9 @@ def connect(
                     ) from error
                 raise
         time.sleep(pause * random.uniform(0.5, 1.5))
-        pause = min(pause * 2, 1.0)
+        # Capped low: readers that reopen the file every few milliseconds leave it free only
+        # briefly, and a writer pausing up to a second seldom came back in such a gap.
+        pause = min(pause * 2, 0.1)
 
 
 class Database:
