@@ -38,7 +38,7 @@ def emulator_process() -> Iterator[EmulatorProcess]:
 def _sync(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     child = sync_process(env, "--batch-rows", "500", *args)
     try:
-        out, err = child.communicate(timeout=120)
+        out, err = child.communicate(timeout=60)  # syncs here take ~10 s
     finally:
         child.kill()  # a hung sync must not keep the tmpfs busy
     return subprocess.CompletedProcess(child.args, child.returncode, out, err)

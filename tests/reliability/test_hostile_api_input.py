@@ -84,6 +84,7 @@ def test_hostile_values_from_the_emulator_land_faithfully(
 ) -> None:
     emulator = make_emulator(scale=20)
     created = [emulator.data.create("prospects", HOSTILE_PROSPECT) for _ in range(2)]
+    emulator.clock.advance(2)  # inside the run's window, which ends 1 s before the API's time
     db_path = tmp_path / "landing.duckdb"
     results = run_sync(
         settings_for(emulator, db_path),
