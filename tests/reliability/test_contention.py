@@ -116,7 +116,7 @@ def run_contention(tmp_path: Path, reader_pause: float, sync_timeout: float) -> 
         refused_while_writing=refused,
     )
     assert all(reader.returncode == 0 for reader in readers)
-    assert len(snapshots) > 10 and mid_load > 0
+    assert len(snapshots) >= 3 and mid_load > 0
 
 
 def test_readers_only_ever_see_whole_batches(tmp_path: Path) -> None:
