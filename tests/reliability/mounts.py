@@ -22,7 +22,8 @@ def mounted(folder: Path, *mount_args: str) -> Iterator[Path]:
     try:
         yield folder
     finally:
-        subprocess.run(["umount", str(folder)], check=True)
+        # Lazily: a child that outlived its test must not leave the mount behind.
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
 def small_disk(folder: Path, size: str) -> AbstractContextManager[Path]:

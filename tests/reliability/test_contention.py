@@ -76,7 +76,7 @@ def _readers(db_path: Path, stop_file: Path, pause: float) -> list[subprocess.Po
 
 
 def run_contention(tmp_path: Path, reader_pause: float, sync_timeout: float) -> None:
-    emulator = EmulatorProcess("--seed", "8", "--scale", "400")
+    emulator = EmulatorProcess("--seed", "8", "--scale", "250")
     try:
         env = authorized_environment(emulator, tmp_path)
         db_path = Path(env["OUTREACH_DUCKDB_PATH"])
