@@ -11,6 +11,7 @@ seconds.
 
 from __future__ import annotations
 
+import logging
 import queue
 import random
 import threading
@@ -23,8 +24,10 @@ from typing import TypeVar
 
 import duckdb
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Job = Callable[[duckdb.DuckDBPyConnection], T]
+Jobs = queue.SimpleQueue[tuple[Job[object], Future[object]] | None]
 
 
 class DatabaseBusy(RuntimeError):
@@ -125,10 +128,7 @@ class Database:
         self._connection_lock = threading.Lock()
         self._open: duckdb.DuckDBPyConnection | None = None
         self._last_write = 0.0
-        self._jobs: queue.SimpleQueue[tuple[Job[object], Future[object]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._writer: threading.Thread | None = None
+        self._writer: tuple[threading.Thread, Jobs] | None = None
         self._writer_lock = threading.Lock()
 
     @contextmanager
@@ -153,8 +153,7 @@ class Database:
                 # A failed statement can leave DuckDB's transaction unusable: start afresh.
                 with suppress(duckdb.Error):
                     con.execute("ROLLBACK")
-                self._open = None
-                con.close()
+                self._release()
                 raise
             finally:
                 self._last_write = time.monotonic()
@@ -162,9 +161,8 @@ class Database:
     def submit(self, job: Job[T]) -> Future[T]:
         """Run ``job(connection)`` in a transaction on the writer thread, in submission order;
         the future holds its result, or the error that rolled it back."""
-        self._start_writer()
         future: Future[T] = Future()
-        self._jobs.put((job, future))  # type: ignore[arg-type]
+        self._start_writer().put((job, future))  # type: ignore[arg-type]
         return future
 
     def close(self) -> None:
@@ -173,25 +171,32 @@ class Database:
         with self._writer_lock:
             writer, self._writer = self._writer, None
         if writer is not None:
-            self._jobs.put(None)
-            writer.join()
+            thread, jobs = writer
+            jobs.put(None)
+            thread.join()
         with self._connection_lock:
-            if self._open is not None:
-                self._open.close()
-                self._open = None
+            self._release()
 
-    def _start_writer(self) -> None:
+    def _start_writer(self) -> Jobs:
+        """The running writer thread's queue (each thread has its own, so a writer started
+        after :meth:`close` cannot take the stop meant for the one before)."""
         with self._writer_lock:
             if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._write_jobs, name=f"duckdb-writer:{self.path.name}", daemon=True
+                jobs: Jobs = queue.SimpleQueue()
+                thread = threading.Thread(
+                    target=self._write_jobs,
+                    args=(jobs,),
+                    name=f"duckdb-writer:{self.path.name}",
+                    daemon=True,
                 )
-                self._writer.start()
+                thread.start()
+                self._writer = (thread, jobs)
+            return self._writer[1]
 
-    def _write_jobs(self) -> None:
+    def _write_jobs(self, jobs: Jobs) -> None:
         while True:
             try:
-                item = self._jobs.get(timeout=self.linger)
+                item = jobs.get(timeout=self.linger)
             except queue.Empty:
                 self._close_if_idle()
                 continue
@@ -211,8 +216,19 @@ class Database:
     def _close_if_idle(self) -> None:
         with self._connection_lock:
             if self._open is not None and time.monotonic() - self._last_write >= self.linger:
-                self._open.close()
-                self._open = None
+                self._release()
+
+    def _release(self) -> None:
+        """Close the connection (the caller holds the connection lock). Closing checkpoints,
+        which a full disk refuses: what was committed is in the write-ahead log and the next
+        open replays it, so that is a warning, not a reason to stop the writer thread."""
+        con, self._open = self._open, None
+        if con is None:
+            return
+        try:
+            con.close()
+        except (duckdb.Error, OSError) as error:
+            log.warning("closing %s: %s (committed work stays in its WAL)", self.path, error)
 
     @contextmanager
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -51,25 +51,27 @@ def run_sync(
         retry=retry,
         max_connections=max(4, options.concurrency * 2),
     )
-    with client, ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-        futures = [
-            pool.submit(
-                sync_stream,
-                stream,
-                client,
-                database,
-                full_refresh=full_refresh,
-                sweep_deletes=sweep_deletes,
-                options=options,
-                run_id=run_id,
-            )
-            for stream in selected
-        ]
-        try:
+    try:
+        # Leaving the pool waits for the streams still running, so the database is closed
+        # only once nothing can write to it any more.
+        with client, ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+            futures = [
+                pool.submit(
+                    sync_stream,
+                    stream,
+                    client,
+                    database,
+                    full_refresh=full_refresh,
+                    sweep_deletes=sweep_deletes,
+                    options=options,
+                    run_id=run_id,
+                )
+                for stream in selected
+            ]
             done, _ = wait(futures, return_when=FIRST_EXCEPTION)
             if any(f.exception() is not None for f in done):
                 for future in futures:
                     future.cancel()
-            return [future.result() for future in futures]
-        finally:
-            database.close()
+        return [future.result() for future in futures]
+    finally:
+        database.close()

@@ -24,7 +24,6 @@ from outreach_pipeline.client import FetchedPage, FetchError, JsonApiClient
 from outreach_pipeline.landing import (
     BadRecord,
     Database,
-    DatabaseBusy,
     RecordConverter,
     StreamState,
     WriteCounts,
@@ -131,6 +130,10 @@ def sync_stream(
     return result
 
 
+class _LandingFailed(StreamFailed):
+    """A batch could not be landed: the stream stops with nothing landed after it."""
+
+
 class _ResumeLinkRefused(Exception):
     """The API refused the next-page link saved by an unfinished run (4xx)."""
 
@@ -202,6 +205,8 @@ class _StreamLoad:
                 self.until = self._window_end()
                 self.newest_in_run = self.until
                 url = self._first_url()
+            except _LandingFailed:
+                raise
             except StreamFailed:
                 # Keep the pages read before the failing one; a rerun resumes at that page.
                 if self.stream.incremental:
@@ -269,6 +274,9 @@ class _StreamLoad:
         writer thread: it lands both in one transaction while the next pages are fetched.
         At most one batch per stream is in flight, which bounds memory; the last one is
         waited for."""
+        # First: when the batch before failed, nothing after it may land, or its state would
+        # say its pages were in.
+        self.wait_for_landing()
         newest = self.buffer.take_newest()
         if self.until is None:
             self.newest_in_run = _later(self.newest_in_run, newest)
@@ -292,7 +300,6 @@ class _StreamLoad:
                 resume_cursor=self.newest_in_run,
                 page_size=self._learned_page_size(),
             )
-        self.wait_for_landing()
         landing = self.database.submit(lambda con: self._land(con, batch, new_state, finished))
         self._landing = (landing, new_state)
         self.state = new_state
@@ -312,8 +319,8 @@ class _StreamLoad:
         (landing, state), self._landing = self._landing, None
         try:
             counts = landing.result()
-        except (duckdb.Error, DatabaseBusy, OSError) as error:
-            raise StreamFailed(
+        except Exception as error:  # whatever stopped the write stops the stream
+            raise _LandingFailed(
                 f"stream {self.stream.path}: landing a batch in {self.database.path}: {error}"
             ) from None
         self.result.records_inserted += counts.inserted

@@ -80,14 +80,6 @@ def _fail_then_resume(
     )
 
 
-@pytest.mark.soak  # while it fails, it waits 30 s for a sync that does not end
-@pytest.mark.xfail(
-    strict=True,
-    reason="after 'No space left on device' the sync never exits: run_sync's finally calls "
-    "Database.close() (landing/database.py) while other streams still run, and close() joins a "
-    "writer thread that idles on its queue (likely a second writer took the stop sentinel). "
-    "In other runs it exits but the rerun leaves mailings ids missing. Passed before a464184",
-)
 def test_a_full_disk(emulator_process: EmulatorProcess, tmp_path: Path) -> None:
     env = authorized_environment(emulator_process, tmp_path)
     with small_disk(tmp_path / "disk", "6m") as disk:
