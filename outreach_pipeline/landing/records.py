@@ -9,6 +9,7 @@ API name, together with attributes the catalog does not know.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -99,7 +100,15 @@ def _string_list(value: Any) -> list[str]:
 
 
 def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        # orjson writes at most 255 levels of nesting but reads up to 1024: the standard
+        # library writes what was read, as long as Python's recursion limit allows.
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        except RecursionError:
+            raise BadRecord("a value is nested too deeply to store") from None
 
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
