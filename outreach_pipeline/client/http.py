@@ -82,7 +82,10 @@ class _Progress:
     url: str
     requests: int = 0
     remaining: int | None = None
-    shrinks: int = 0  # 502s answered by halving the page, not counted as failed attempts
+    # 502s while the page may still shrink: not counted as failed attempts. A size that
+    # 502s twice in a row is halved; a single 502 is taken for a passing fault.
+    shrinks: int = 0
+    bad_gateway_size: int | None = None
 
 
 class JsonApiClient:
@@ -143,9 +146,11 @@ class JsonApiClient:
             return self.server_clock.now(), page.requests
 
     def fetch_page(self, url: str, shrink_on_bad_gateway: bool = False) -> FetchedPage:
-        """One listing document. With ``shrink_on_bad_gateway`` a 502 halves ``page[size]``
-        and asks again at once (the smaller size then rides on the ``next`` links); halvings
-        do not use up the retry policy's attempts, which are for failures."""
+        """One listing document. With ``shrink_on_bad_gateway`` two 502s in a row at one
+        ``page[size]`` halve it and ask again at once (the smaller size then rides on the
+        ``next`` links): Outreach answers 502 to pages too heavy to render, every time, while
+        a one-off 502 is a passing fault. Those 502s do not use up the retry policy's
+        attempts."""
         progress = _Progress(url)
 
         def attempt() -> Document:
@@ -155,10 +160,12 @@ class JsonApiClient:
             except RetryableResponse as retryable:
                 size = page_size_of(progress.url)
                 if shrink_on_bad_gateway and retryable.status == 502 and size and size > 1:
-                    log.warning("502 at page size %s, halving: %s", size, progress.url)
-                    progress.url = with_page_size(progress.url, size // 2)
                     progress.shrinks += 1
-                    retryable.wait = 0.0
+                    if progress.bad_gateway_size == size:
+                        log.warning("502 twice at page size %s, halving: %s", size, progress.url)
+                        progress.url = with_page_size(progress.url, size // 2)
+                        retryable.wait = 0.0
+                    progress.bad_gateway_size = size
                 raise
             progress.remaining = rate.remaining
             return document

@@ -99,8 +99,18 @@ def test_502_halves_the_page_size():
     page = client_for(answer, waits).fetch_page(
         f"{API}/mailings?page[size]=1000&sort=updatedAt", shrink_on_bad_gateway=True
     )
-    assert page.page_size == 250 and page.requests == 3 and waits == [0.0, 0.0]
+    # Two 502s at 1000, two at 500: halved at once after the second of each pair.
+    assert page.page_size == 250 and page.requests == 5
+    assert len(waits) == 4 and waits[1] == waits[3] == 0.0
     assert "sort=updatedAt" in page.url
+
+
+def test_a_single_502_is_retried_at_the_same_page_size():
+    answers = iter([httpx.Response(502), httpx.Response(200, content=OK)])
+    page = client_for(lambda request: next(answers), []).fetch_page(
+        f"{API}/mailings?page[size]=1000", shrink_on_bad_gateway=True
+    )
+    assert page.page_size == 1000 and page.requests == 2
 
 
 def test_relative_next_links_are_made_absolute():
