@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.sync.processes import ROOT, EmulatorProcess, authorized_environment, sync_process
@@ -42,7 +43,18 @@ def _kill_and_rerun(emulator: EmulatorProcess, workdir: Path, kills: int, seed: 
     out, err = finished.communicate(timeout=120)
     assert finished.returncode == 0, err
     assert "total" in out
-    assert_landing_equals(emulator.records, Path(env["OUTREACH_DUCKDB_PATH"]))
+    db_path = Path(env["OUTREACH_DUCKDB_PATH"])
+    assert_landing_equals(emulator.records, db_path)
+    # Nothing changed between the runs: each record has exactly one version in its history,
+    # however many killed runs landed it.
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        for table in ("accounts", "prospects", "opportunities", "sequence_states"):
+            row = con.execute(
+                f"SELECT (SELECT count(*) FROM outreach.{table}__history),"
+                f" (SELECT count(DISTINCT id) FROM outreach.{table}__history),"
+                f" (SELECT count(*) FROM outreach.{table})"
+            ).fetchone()
+            assert row is not None and row[0] == row[1] == row[2], (table, row)
 
 
 def test_killed_syncs_resume_without_loss_or_duplicates(emulator_process, tmp_path: Path):
