@@ -165,6 +165,9 @@ class JsonApiClient:
                         log.warning("502 twice at page size %s, halving: %s", size, progress.url)
                         progress.url = with_page_size(progress.url, size // 2)
                         retryable.wait = 0.0
+                    else:
+                        # The backoff would grow with every halving: wait as for a first failure.
+                        retryable.wait = self.retry.initial_wait
                     progress.bad_gateway_size = size
                 raise
             progress.remaining = rate.remaining

@@ -102,6 +102,7 @@ def test_502_halves_the_page_size():
     # Two 502s at 1000, two at 500: halved at once after the second of each pair.
     assert page.page_size == 250 and page.requests == 5
     assert len(waits) == 4 and waits[1] == waits[3] == 0.0
+    assert waits[0] == waits[2] == 0.01, "no backoff growing with each halving"
     assert "sort=updatedAt" in page.url
 
 
