@@ -55,24 +55,31 @@ def _expected_rows(records: list[dict[str, Any]], state: dict[str, Any]) -> int 
     )
 
 
-def _readers(db_path: Path, stop_file: Path, pause: float) -> list[subprocess.Popen[str]]:
-    return [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(READER),
-                str(db_path),
-                f"--stop-file={stop_file}",
-                f"--pause={pause}",
-                *mode,
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env={"PYTHONPATH": str(ROOT)},
-        )
-        for mode in ([], ["--read-write"])
-    ]
+def _readers(
+    db_path: Path, stop_file: Path, pause: float, outputs: list[Path]
+) -> list[subprocess.Popen[str]]:
+    """Reader processes writing their snapshots to ``outputs``: to files, not pipes, since a
+    reader blocked on a full pipe would hold the database open and starve the sync."""
+    readers = []
+    for mode, output in zip(([], ["--read-write"]), outputs, strict=True):
+        with output.open("w") as sink:
+            readers.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(READER),
+                        str(db_path),
+                        f"--stop-file={stop_file}",
+                        f"--pause={pause}",
+                        *mode,
+                    ],
+                    stdout=sink,
+                    text=True,
+                    cwd=ROOT,
+                    env={"PYTHONPATH": str(ROOT)},
+                )
+            )
+    return readers
 
 
 def run_contention(tmp_path: Path, reader_pause: float, sync_timeout: float) -> None:
@@ -85,14 +92,17 @@ def run_contention(tmp_path: Path, reader_pause: float, sync_timeout: float) -> 
         # Slow answers leave the writer idle long enough to close the file between batches.
         emulator.admin.post("/faults", json={"page_size_limits": limits, "latency": 0.1})
         stop_file = tmp_path / "stop"
-        readers = _readers(db_path, stop_file, reader_pause)
+        reader_outputs = [tmp_path / "reader-ro.jsonl", tmp_path / "reader-rw.jsonl"]
+        readers = _readers(db_path, stop_file, reader_pause, reader_outputs)
         child = sync_process(env, "--batch-rows", "200")
         try:
             _, err = child.communicate(timeout=sync_timeout)
         finally:
             stop_file.touch()
             child.kill()
-        outputs = [reader.communicate(timeout=60)[0] for reader in readers]
+        for reader in readers:
+            reader.wait(timeout=60)
+        outputs = [output.read_text() for output in reader_outputs]
         assert child.returncode == 0, err
         assert_landing_equals(emulator.records, db_path)
         streams = [s for s in catalog().values() if s.incremental]
