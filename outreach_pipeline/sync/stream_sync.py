@@ -194,16 +194,14 @@ class _StreamLoad:
     def run(self) -> StreamState:
         """Land every page; the stream's state as finally committed."""
         if self.stream.incremental and not self.resuming:
-            self.until = self._window_end()
-            self.newest_in_run = self.until
+            self._start_window()
         url = self.state.resume_url if self.resuming else self._first_url()
         while url is not None:
             try:
                 url = self._land_page(url)
             except _ResumeLinkRefused:
                 self.resuming = False
-                self.until = self._window_end()
-                self.newest_in_run = self.until
+                self._start_window()
                 url = self._first_url()
             except _LandingFailed:
                 raise
@@ -216,20 +214,22 @@ class _StreamLoad:
                 raise
         return self.state
 
-    def _window_end(self) -> str | None:
-        """The server's time less the margin, as a cursor; None when the API sends no
-        ``Date`` (the cursor then moves to the largest value seen, as the records say)."""
+    def _start_window(self) -> None:
+        """End this run's window at the server's time less the margin; with no ``Date``
+        from the API, leave it open (the cursor then moves to the largest value seen)."""
         try:
             now, requests = self.client.server_now(self.stream.path)
         except FetchError as error:
-            raise StreamFailed(
-                f"stream {self.stream.path}: page {error.url}: {error.problem}"
-            ) from None
+            raise self._page_failed(error) from None
         self.result.requests += requests
-        if now is None:
-            return None
-        moment = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
-        return format_cursor(moment - self.options.window_margin)
+        self.until = None
+        if now is not None:
+            moment = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
+            self.until = format_cursor(moment - self.options.window_margin)
+        self.newest_in_run = self.until
+
+    def _page_failed(self, error: FetchError) -> StreamFailed:
+        return StreamFailed(f"stream {self.stream.path}: page {error.url}: {error.problem}")
 
     def _first_url(self) -> str:
         learned = None if self.full_refresh else self.state.page_size
@@ -265,9 +265,7 @@ class _StreamLoad:
                     "%s: saved resume link refused (%s); restarting", self.stream.path, error
                 )
                 raise _ResumeLinkRefused from None
-            raise StreamFailed(
-                f"stream {self.stream.path}: page {error.url}: {error.problem}"
-            ) from None
+            raise self._page_failed(error) from None
 
     def _commit(self, next_url: str | None) -> None:
         """Hand the buffered batch, with the state that goes with it, to the database's
