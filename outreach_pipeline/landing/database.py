@@ -229,12 +229,3 @@ class Database:
             con.close()
         except (duckdb.Error, OSError) as error:
             log.warning("closing %s: %s (committed work stays in its WAL)", self.path, error)
-
-    @contextmanager
-    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only connection (waits while a writer holds the file)."""
-        con = connect(self.path, read_only=True, lock_timeout=self.lock_timeout)
-        try:
-            yield con
-        finally:
-            con.close()
