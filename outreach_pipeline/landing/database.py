@@ -143,7 +143,12 @@ class Database:
         with self._connection_lock:
             if self._open is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._open = connect(self.path, lock_timeout=self.lock_timeout, config=self._config)
+                self._open = connect(
+                    self.path,
+                    lock_timeout=self.lock_timeout,
+                    config=self._config,
+                    row_group_size=ROW_GROUP_SIZE,
+                )
             con = self._open
             try:
                 con.execute("BEGIN TRANSACTION")
