@@ -10,6 +10,7 @@ table, not on its length. (Without them this test fails at 28,000 rows.)
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -53,8 +54,9 @@ def test_a_wide_table_lands_in_small_row_groups_under_a_small_memory_limit(
     with database.transaction() as con:
         ensure_schema(con, [stream])
     for first in range(0, ROWS, BATCH):
-        batch = _wide_batch(schema, first, BATCH)
-        database.submit(lambda con, batch=batch: upsert(con, stream, batch)).result()
+        database.submit(
+            partial(upsert, stream=stream, table=_wide_batch(schema, first, BATCH))
+        ).result()
     database.close()
 
     with duckdb.connect(str(tmp_path / "landing.duckdb"), read_only=True) as con:
