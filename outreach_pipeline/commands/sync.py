@@ -9,7 +9,6 @@ from typing import TextIO
 
 import duckdb
 import httpx
-import pyarrow as pa
 
 from outreach_pipeline.auth import ReauthorizationRequired, build_auth
 from outreach_pipeline.catalog import select
@@ -60,9 +59,6 @@ def execute(
     out: TextIO = sys.stdout,
 ) -> int:
     """Run the sync and print the summary; exit code 1 when any stream failed."""
-    # The C allocator returns freed batches to the system; Arrow's default pool holds on to
-    # them, which adds ~40 MB to the peak of a long sync.
-    pa.set_memory_pool(pa.system_memory_pool())
     settings = load_settings()
     try:
         chosen = select(streams)

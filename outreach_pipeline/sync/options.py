@@ -15,6 +15,9 @@ class SyncOptions:
     batch_bytes: int = 8 * 1024 * 1024
     # Streams fetched at once (each holds at most one batch in memory).
     concurrency: int = 4
+    # Pages parsed and converted at once, across streams (a parsed page of 1,000 prospects
+    # holds ~24 MB of Python objects until converted).
+    pages_decoded_at_once: int = 1
     # Deleted records are looked for when the last sweep is older than this (None: only
     # when asked with ``sweep_deletes``).
     sweep_interval: timedelta | None = timedelta(days=7)
@@ -32,7 +35,7 @@ class SyncOptions:
     # and stops this much before the server's time at its start.
     window_overlap: timedelta = timedelta(minutes=2)
     window_margin: timedelta = timedelta(seconds=1)
-    # DuckDB's buffer pool of the writing connection (it spills to disk beyond). 64 MB was
-    # too little at scale 80000 (1M records): checkpointing prospects' 238 columns and their
-    # history failed with out-of-memory; 128 MB completed it.
-    duckdb_memory_limit: str = "128MB"
+    # DuckDB's buffer pool of the writing connection (it spills to disk beyond). What a
+    # checkpoint needs grows with a table's width, not its length, since the landing writes
+    # row groups of 16k rows: a full sync of 1M records completes in 64 MB.
+    duckdb_memory_limit: str = "64MB"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -13,6 +14,7 @@ from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.client import JsonApiClient, RateBudget, RetryPolicy, shared_budget
 from outreach_pipeline.landing import Database, ensure_schema
 from outreach_pipeline.settings import Settings
+from outreach_pipeline.sync.memory import tune_process_memory
 from outreach_pipeline.sync.options import SyncOptions
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.stream_sync import sync_stream
@@ -37,6 +39,7 @@ def run_sync(
     user per process); pass one to share it differently.
     """
     options = options or SyncOptions()
+    tune_process_memory()
     selected = list(streams) if streams is not None else list(catalog().values())
     if auth is None:
         auth = build_auth(settings)
@@ -51,6 +54,9 @@ def run_sync(
         retry=retry,
         max_connections=max(4, options.concurrency * 2),
     )
+    # Parsing and converting hold the GIL: a second stream doing it at the same time would
+    # mostly hold its parsed page while waiting. Fetching stays concurrent.
+    decoding = threading.BoundedSemaphore(options.pages_decoded_at_once)
     try:
         # Leaving the pool waits for the streams still running, so the database is closed
         # only once nothing can write to it any more.
@@ -65,6 +71,7 @@ def run_sync(
                     sweep_deletes=sweep_deletes,
                     options=options,
                     run_id=run_id,
+                    decoding=decoding,
                 )
                 for stream in selected
             ]

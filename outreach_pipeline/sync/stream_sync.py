@@ -10,6 +10,7 @@ a cursor are staged and swapped in whole at the end.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import Future
 from contextlib import suppress
@@ -88,13 +89,18 @@ def sync_stream(
     sweep_deletes: bool = False,
     options: SyncOptions | None = None,
     run_id: str = "",
+    decoding: threading.Semaphore | None = None,
 ) -> StreamResult:
     """Bring ``stream``'s table up to date with the API; errors end up in ``result.error``.
+
+    ``decoding``, shared by the streams of a run, bounds the pages they hold parsed at once
+    (see :meth:`JsonApiClient.fetch_page`; default: this stream's own).
 
     ``sweep_deletes`` lists every id afterwards and marks missing rows ``_deleted_at``; it
     also happens when ``options.sweep_interval`` has passed since the last sweep.
     """
     options = options or SyncOptions()
+    decoding = decoding or threading.BoundedSemaphore(options.pages_decoded_at_once)
     started_at, started = utc_now(), time.perf_counter()
     result = StreamResult(stream=stream.path)
     state = StreamState()
@@ -106,7 +112,7 @@ def sync_stream(
                 reset_stage(con, stream)
         result.cursor_before = result.cursor_after = state.cursor
         state = _StreamLoad(
-            stream, client, database, state, full_refresh, options, result, started_at
+            stream, client, database, state, full_refresh, options, result, started_at, decoding
         ).run()
         if stream.incremental and sweep_due(state, sweep_deletes, options, started_at):
             swept = True
@@ -151,8 +157,10 @@ class _StreamLoad:
         options: SyncOptions,
         result: StreamResult,
         started_at: datetime,
+        decoding: threading.Semaphore,
     ) -> None:
         self.stream = stream
+        self.decoding = decoding
         self.client = client
         self.database = database
         self.state = state
@@ -241,6 +249,18 @@ class _StreamLoad:
     def _land_page(self, url: str) -> str | None:
         """Fetch and buffer one page, committing the batch when full or last; the next URL."""
         page = self._fetch(url)
+        try:
+            next_url = self._buffer_page(page)
+        finally:
+            # The parsed document goes before its decoding slot does.
+            del page
+            self.decoding.release()
+        if self.buffer.full or next_url is None:
+            self._commit(next_url)
+        return next_url
+
+    def _buffer_page(self, page: FetchedPage) -> str | None:
+        """Convert the page's resources into the buffer; the next page's URL."""
         self.resuming = False
         self.result.requests += page.requests
         self.result.pages += 1
@@ -251,14 +271,11 @@ class _StreamLoad:
             self.buffer.add(self.converter.convert(page.document.resources, self.synced_at))
         except BadRecord as error:
             raise StreamFailed(f"stream {self.stream.path}: page {page.url}: {error}") from None
-        next_url = page.document.next_url
-        if self.buffer.full or next_url is None:
-            self._commit(next_url)
-        return next_url
+        return page.document.next_url
 
     def _fetch(self, url: str) -> FetchedPage:
         try:
-            return self.client.fetch_page(url, shrink_on_bad_gateway=True)
+            return self.client.fetch_page(url, shrink_on_bad_gateway=True, decoding=self.decoding)
         except FetchError as error:
             if self.resuming and error.status is not None and 400 <= error.status < 500:
                 log.warning(

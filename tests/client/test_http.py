@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import httpx
@@ -118,3 +119,20 @@ def test_relative_next_links_are_made_absolute():
     body = b'{"data": [], "links": {"next": "/api/v2/users?page[after]=abc"}}'
     page = client_for(scripted(httpx.Response(200, content=body)), []).fetch_page(f"{API}/users")
     assert page.document.next_url == "https://api.test/api/v2/users?page[after]=abc"
+
+
+def test_a_decoded_page_holds_its_decoding_slot_and_a_bad_body_gives_it_back():
+    decoding = threading.BoundedSemaphore(3)
+    client = client_for(
+        scripted(
+            httpx.Response(200, content=b'{"data": [{"id"'),
+            httpx.Response(200, content=b'["not", "a", "document"]'),
+            httpx.Response(200, content=OK),
+        ),
+        [],
+    )
+    page = client.fetch_page(f"{API}/users", decoding=decoding)
+    assert page.requests == 3
+    # The two bad bodies gave their slots back; the page holds one until released.
+    assert decoding.acquire(blocking=False) and decoding.acquire(blocking=False)
+    assert not decoding.acquire(blocking=False)
