@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -37,6 +38,28 @@ class DatabaseBusy(RuntimeError):
 def _is_lock_error(error: duckdb.Error) -> bool:
     text = str(error).lower()
     return "lock" in text or "different configuration" in text
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    """DuckDB's buffer pool was full (it reports this from a commit or a checkpoint too)."""
+    if isinstance(error, duckdb.OutOfMemoryException):
+        return True
+    text = str(error).lower()
+    return isinstance(error, duckdb.Error) and (
+        "failed to pin block" in text or "could not allocate block" in text
+    )
+
+
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmg]i?b)\s*", re.IGNORECASE)
+_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def _megabytes(size: str) -> int:
+    """``"64MB"`` -> 64 (DuckDB's units; ``"1GiB"`` -> 1073)."""
+    match = _SIZE.fullmatch(size)
+    if match is None:
+        raise ValueError(f"memory limit {size!r} is not like '64MB' or '1GiB'")
+    return max(1, int(float(match.group(1)) * _UNITS[match.group(2).lower()] / 10**6))
 
 
 # Rows per row group of the tables the landing writes. DuckDB's default (122,880) makes a
@@ -111,8 +134,15 @@ class Database:
         lock_timeout: float = 120.0,
         memory_limit: str = "64MB",
         linger: float = 0.2,
+        memory_growth: int = 4,
     ) -> None:
         self.path = Path(path)
+        # A job that runs DuckDB out of memory is run again with twice the limit, up to
+        # ``memory_growth`` times the first. What a write needs grows with the width of a
+        # row group in bytes: 64 MB lands a full sync of 1M records, but an incremental
+        # upsert into 240,000 mailings (HTML bodies) needed more.
+        self.memory_limit_mb = _megabytes(memory_limit)
+        self.max_memory_limit_mb = self.memory_limit_mb * memory_growth
         self.lock_timeout = lock_timeout
         self.linger = linger
         # DuckDB's buffer pool otherwise grows towards 80% of RAM while appending to wide
@@ -121,7 +151,7 @@ class Database:
         # chunks to keep their order, which broke the 64 MB limit on a 3 MB batch of
         # mailings about half the time; and the other core is busy parsing pages.
         self._config = {
-            "memory_limit": memory_limit,
+            "memory_limit": f"{self.memory_limit_mb}MB",
             "threads": "1",
             "preserve_insertion_order": "false",
         }
@@ -211,12 +241,35 @@ class Database:
             if not future.set_running_or_notify_cancel():
                 continue
             try:
-                with self._transaction() as con:
-                    outcome = job(con)
+                outcome = self._run(job)
             except BaseException as error:  # handed to whoever waits on the future
                 future.set_exception(error)
             else:
                 future.set_result(outcome)
+
+    def _run(self, job: Job[T]) -> T:
+        """``job`` in a transaction, again with more memory while DuckDB runs out of it (the
+        failed transaction was rolled back, so running it again is safe)."""
+        while True:
+            try:
+                with self._transaction() as con:
+                    return job(con)
+            except duckdb.Error as error:
+                if not _is_out_of_memory(error) or not self._grow_memory():
+                    raise
+                log.warning(
+                    "%s: DuckDB ran out of memory; writing again with %s MB",
+                    self.path,
+                    self.memory_limit_mb,
+                )
+
+    def _grow_memory(self) -> bool:
+        """Double the memory limit of the next connection; False at the ceiling."""
+        if self.memory_limit_mb >= self.max_memory_limit_mb:
+            return False
+        self.memory_limit_mb = min(self.memory_limit_mb * 2, self.max_memory_limit_mb)
+        self._config["memory_limit"] = f"{self.memory_limit_mb}MB"
+        return True
 
     def _close_if_idle(self) -> None:
         with self._connection_lock:

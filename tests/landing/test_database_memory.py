@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pytest
 
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.landing import Database, RecordConverter, ensure_schema, table_name, upsert
@@ -49,15 +50,7 @@ def test_a_wide_table_lands_in_small_row_groups_under_a_small_memory_limit(
     tmp_path: Path,
 ) -> None:
     stream = catalog()["prospects"]
-    schema = RecordConverter(stream).schema
-    database = Database(tmp_path / "landing.duckdb", memory_limit="48MB")
-    with database.transaction() as con:
-        ensure_schema(con, [stream])
-    for first in range(0, ROWS, BATCH):
-        database.submit(
-            partial(upsert, stream=stream, table=_wide_batch(schema, first, BATCH))
-        ).result()
-    database.close()
+    _land_wide_table(Database(tmp_path / "landing.duckdb", memory_limit="48MB", memory_growth=1))
 
     with duckdb.connect(str(tmp_path / "landing.duckdb"), read_only=True) as con:
         count, groups = con.execute(
@@ -66,3 +59,26 @@ def test_a_wide_table_lands_in_small_row_groups_under_a_small_memory_limit(
         ).fetchone() or (0, 0)
     assert count == ROWS
     assert groups >= ROWS // ROW_GROUP_SIZE
+
+
+def _land_wide_table(database: Database) -> None:
+    stream = catalog()["prospects"]
+    schema = RecordConverter(stream).schema
+    with database.transaction() as con:
+        ensure_schema(con, [stream])
+    for first in range(0, ROWS, BATCH):
+        batch = _wide_batch(schema, first, BATCH)
+        database.submit(partial(upsert, stream=stream, table=batch)).result()
+    database.close()
+
+
+def test_a_write_that_runs_out_of_memory_is_run_again_with_more(tmp_path: Path) -> None:
+    too_little = Database(tmp_path / "fixed.duckdb", memory_limit="16MB", memory_growth=1)
+    with pytest.raises(duckdb.Error, match=r"(?i)memory|pin block|allocate block"):
+        _land_wide_table(too_little)
+
+    growing = Database(tmp_path / "growing.duckdb", memory_limit="16MB")
+    _land_wide_table(growing)
+    assert 16 < growing.memory_limit_mb <= 64
+    with duckdb.connect(str(tmp_path / "growing.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM outreach.prospects").fetchone() == (ROWS,)
