@@ -37,5 +37,6 @@ class SyncOptions:
     window_margin: timedelta = timedelta(seconds=1)
     # DuckDB's buffer pool of the writing connection (it spills to disk beyond). What a
     # checkpoint needs grows with a table's width, not its length, since the landing writes
-    # row groups of 16k rows: a full sync of 1M records completes in 64 MB.
+    # row groups of 16k rows: a full sync of 1M records completes in 64 MB. A write that
+    # needs more runs again with twice the limit, up to 4x (see Database).
     duckdb_memory_limit: str = "64MB"

@@ -118,7 +118,9 @@ def run_fault_mix(
 def test_the_issue_fault_mix_leaves_exact_data(
     make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
-    run_fault_mix(make_emulator, tmp_path, scale=100, retry=QUICK_RETRY)
+    # Scale 200: ~130 requests. At 100 (~65) the 7% of requests the faults hit came to none
+    # about once in a hundred runs, and the test failed for want of a fault.
+    run_fault_mix(make_emulator, tmp_path, scale=200, retry=QUICK_RETRY)
 
 
 @pytest.mark.soak
