@@ -55,14 +55,17 @@ def upsert(
         if existing:
             con.execute(f"DELETE FROM {target} WHERE id IN (SELECT id FROM {batch})")
         _insert(con, target, batch, table)
-        _replace_bridges(con, stream, batch, table)
+        # Bridge and history rows exist only for ids the table holds: for a batch of new ids
+        # (every batch of a first load) there is nothing there to replace or chain, and
+        # looking for it scanned those tables, a cost that grew with them batch by batch.
+        _replace_bridges(con, stream, batch, table, new_ids=not existing)
         if history:
-            _add_versions(con, stream, batch, table)
+            _add_versions(con, stream, batch, table, new_ids=not existing)
     return WriteCounts(inserted=table.num_rows - existing, updated=existing)
 
 
 def _replace_bridges(
-    con: duckdb.DuckDBPyConnection, stream: Stream, batch: str, table: pa.Table
+    con: duckdb.DuckDBPyConnection, stream: Stream, batch: str, table: pa.Table, new_ids: bool
 ) -> None:
     """Each parent's rows of each to-many relationship it was given with ``data`` are
     replaced by the ids given, so removed links disappear; relationships given without
@@ -72,7 +75,8 @@ def _replace_bridges(
             continue
         given = f"FROM {batch} WHERE {quote(bridge.batch_column)} IS NOT NULL"
         parent, target = quote(bridge.parent_column), quote(bridge.target_column)
-        con.execute(f"DELETE FROM {bridge.qualified} WHERE {parent} IN (SELECT id {given})")
+        if not new_ids:
+            con.execute(f"DELETE FROM {bridge.qualified} WHERE {parent} IN (SELECT id {given})")
         con.execute(
             f"INSERT INTO {bridge.qualified} ({parent}, {target}) "
             f"SELECT id, unnest({quote(bridge.batch_column)}) {given}"
@@ -80,7 +84,7 @@ def _replace_bridges(
 
 
 def _add_versions(
-    con: duckdb.DuckDBPyConnection, stream: Stream, batch: str, table: pa.Table
+    con: duckdb.DuckDBPyConnection, stream: Stream, batch: str, table: pa.Table, new_ids: bool
 ) -> None:
     """New versions (an id with an ``updatedAt`` not yet in the history) are added, then
     each touched id's ``valid_to`` is set to its next version's ``valid_from`` (NULL for the
@@ -91,12 +95,19 @@ def _add_versions(
     names = [n for n in table.column_names if not n.startswith(BRIDGE_PREFIX) and n != "id"]
     listed = ", ".join(quote(n) for n in names)
     from_batch = ", ".join(f"b.{quote(n)}" for n in names)
+    unseen = (
+        ""
+        if new_ids
+        else f" AND NOT EXISTS (SELECT 1 FROM {history} h "
+        f"WHERE h.id = b.id AND h.valid_from = b.{quote(version)})"
+    )
     con.execute(
         f"INSERT INTO {history} (id, valid_from, valid_to, {listed}) "
         f"SELECT b.id, b.{quote(version)}, NULL, {from_batch} FROM {batch} b "
-        f"WHERE b.{quote(version)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {history} h "
-        f"WHERE h.id = b.id AND h.valid_from = b.{quote(version)})"
+        f"WHERE b.{quote(version)} IS NOT NULL{unseen}"
     )
+    if new_ids:
+        return  # one version per new id: the latest, open
     con.execute(
         f"UPDATE {history} SET valid_to = n.next_from FROM ("
         f"SELECT id, valid_from, lead(valid_from) OVER (PARTITION BY id ORDER BY valid_from)"
