@@ -35,6 +35,8 @@ from outreach_pipeline.settings import SettingsError
 
 HOUR = 3600
 WARN_WITHIN = 24 * HOUR
+# Seconds between evaluations of the alert sensor.
+TICK_SECONDS = 300
 REALERT_AFTER = 24 * HOUR
 ALERT_JOB = "outreach_grant_alert"
 
@@ -130,16 +132,18 @@ def notices(
 ) -> tuple[list[Notice], dict[str, dict]]:
     """Notices to send now and the open incidents afterwards (the next cursor).
 
-    Run keys name the incident's start (the alert time when unknown) and how many times it was
-    alerted, so a tick evaluated again from the same cursor asks for the same runs, which
-    Dagster then launches only once."""
+    Run keys name the incident's start and how many times it was alerted, so a tick evaluated
+    again from the same cursor asks for the same runs, which Dagster then launches only once.
+    An incident with no known start (no grant stored) is named by the start of the sensor
+    interval it was found in: the alert time itself moved with every second between a tick
+    and its replay, which then launched a second run."""
     sent = []
     after = {}
     for incident in current:
         alerted = open_incidents.get(incident.key)
         if alerted is None or now - alerted["at"] >= REALERT_AFTER:
             count = 1 if alerted is None else alerted.get("count", 1) + 1
-            start = incident.since if incident.since is not None else now
+            start = incident.since if incident.since is not None else now - now % TICK_SECONDS
             if alerted is not None and "run_key" in alerted:
                 run_key = f"{alerted['run_key'].rsplit('#', 1)[0]}#{count}"
             else:
@@ -217,7 +221,7 @@ def _run_request(notice: Notice, failures: list[str]) -> dg.RunRequest:
 
 @dg.sensor(
     name="outreach_grant_alerts",
-    minimum_interval_seconds=300,
+    minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     job=grant_alert_job,
 )
