@@ -40,14 +40,12 @@ def _is_lock_error(error: duckdb.Error) -> bool:
     return "lock" in text or "different configuration" in text
 
 
-def _is_out_of_memory(error: BaseException) -> bool:
+def _is_out_of_memory(error: duckdb.Error) -> bool:
     """DuckDB's buffer pool was full (it reports this from a commit or a checkpoint too)."""
     if isinstance(error, duckdb.OutOfMemoryException):
         return True
     text = str(error).lower()
-    return isinstance(error, duckdb.Error) and (
-        "failed to pin block" in text or "could not allocate block" in text
-    )
+    return "failed to pin block" in text or "could not allocate block" in text
 
 
 _SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kmg]i?b)\s*", re.IGNORECASE)
@@ -137,21 +135,20 @@ class Database:
         memory_growth: int = 4,
     ) -> None:
         self.path = Path(path)
-        # A job that runs DuckDB out of memory is run again with twice the limit, up to
-        # ``memory_growth`` times the first. What a write needs grows with the width of a
-        # row group in bytes: 64 MB lands a full sync of 1M records, but an incremental
-        # upsert into 240,000 mailings (HTML bodies) needed more.
+        # DuckDB's buffer pool otherwise grows towards 80% of RAM while appending to wide
+        # tables; past the limit it spills to disk, keeping the sync's memory flat. A job
+        # that runs DuckDB out of memory is run again with twice the limit, up to
+        # ``memory_growth`` times the first, on the next connection. What a write needs
+        # grows with the width of a row group in bytes: 64 MB lands a full sync of 1M
+        # records, but an incremental upsert into 240,000 mailings (HTML bodies) needed more.
         self.memory_limit_mb = _megabytes(memory_limit)
         self.max_memory_limit_mb = self.memory_limit_mb * memory_growth
         self.lock_timeout = lock_timeout
         self.linger = linger
-        # DuckDB's buffer pool otherwise grows towards 80% of RAM while appending to wide
-        # tables; past the limit it spills to disk, keeping the sync's memory flat. One
-        # thread, in no particular insertion order: a parallel scan of the batch buffers
+        # One thread, in no particular insertion order: a parallel scan of the batch buffers
         # chunks to keep their order, which broke the 64 MB limit on a 3 MB batch of
         # mailings about half the time; and the other core is busy parsing pages.
         self._config = {
-            "memory_limit": f"{self.memory_limit_mb}MB",
             "threads": "1",
             "preserve_insertion_order": "false",
         }
@@ -176,7 +173,7 @@ class Database:
                 self._open = connect(
                     self.path,
                     lock_timeout=self.lock_timeout,
-                    config=self._config,
+                    config={**self._config, "memory_limit": f"{self.memory_limit_mb}MB"},
                     row_group_size=ROW_GROUP_SIZE,
                 )
             con = self._open
@@ -268,7 +265,6 @@ class Database:
         if self.memory_limit_mb >= self.max_memory_limit_mb:
             return False
         self.memory_limit_mb = min(self.memory_limit_mb * 2, self.max_memory_limit_mb)
-        self._config["memory_limit"] = f"{self.memory_limit_mb}MB"
         return True
 
     def _close_if_idle(self) -> None:
