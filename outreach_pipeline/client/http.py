@@ -183,10 +183,14 @@ class JsonApiClient:
             progress.remaining = rate.remaining
             return document
 
+        def failures(state: tenacity.RetryCallState) -> int:
+            """Failed attempts so far, less the 502s that went to shrinking the page."""
+            return state.attempt_number - progress.shrinks
+
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type((RetryableResponse, *_TRANSIENT_ERRORS)),
-            stop=lambda state: state.attempt_number - progress.shrinks >= self.retry.attempts,
-            wait=self._wait,
+            stop=lambda state: failures(state) >= self.retry.attempts,
+            wait=lambda state: self._wait(state, failures(state)),
             sleep=self._sleep,
             before_sleep=_log_retry,
             reraise=True,
@@ -205,14 +209,14 @@ class JsonApiClient:
             rate_limit_remaining=progress.remaining,
         )
 
-    def _wait(self, retry_state: tenacity.RetryCallState) -> float:
+    def _wait(self, retry_state: tenacity.RetryCallState, failures: int) -> float:
+        """The wait after a failed attempt: what the server asked for, else an exponential
+        backoff with jitter over ``failures``, the failed attempts that count."""
         outcome = retry_state.outcome
         failure = outcome.exception() if outcome is not None else None
         if isinstance(failure, RetryableResponse) and failure.wait is not None:
             return min(failure.wait, self.retry.max_server_wait)
-        ceiling = min(
-            self.retry.max_wait, self.retry.initial_wait * 2 ** (retry_state.attempt_number - 1)
-        )
+        ceiling = min(self.retry.max_wait, self.retry.initial_wait * 2 ** (failures - 1))
         return random.uniform(ceiling / 2, ceiling)
 
     def _get_document(

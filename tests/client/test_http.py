@@ -15,7 +15,9 @@ OK = b'{"data": [{"id": 1}]}'
 
 
 def client_for(
-    answer: Callable[[httpx.Request], httpx.Response], waits: list[float]
+    answer: Callable[[httpx.Request], httpx.Response],
+    waits: list[float],
+    retry: RetryPolicy | None = None,
 ) -> JsonApiClient:
     """A client whose waits are recorded in ``waits`` and move a fake clock instead."""
     now = [1_800_000_000.0]
@@ -31,7 +33,7 @@ def client_for(
         API,
         httpx.Auth(),
         RateBudget(clock=clock, sleep=lambda seconds: None),
-        retry=RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.02),
+        retry=retry or RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.02),
         sleep=sleep,
         clock=clock,
         transport=httpx.MockTransport(answer),
@@ -105,6 +107,21 @@ def test_502_halves_the_page_size():
     assert len(waits) == 4 and waits[1] == waits[3] == 0.0
     assert waits[0] == waits[2] == 0.01, "no backoff growing with each halving"
     assert "sort=updatedAt" in page.url
+
+
+def test_a_failure_after_halvings_backs_off_as_a_first_failure():
+    answers = iter(
+        [httpx.Response(502)] * 4 + [httpx.Response(500), httpx.Response(200, content=OK)]
+    )
+    waits: list[float] = []
+    policy = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=10.0)
+    page = client_for(lambda request: next(answers), waits, policy).fetch_page(
+        f"{API}/mailings?page[size]=1000", shrink_on_bad_gateway=True
+    )
+    assert page.page_size == 250 and page.requests == 6 and len(waits) == 5
+    # The 500 is the first failure that counts: its backoff is initial_wait with jitter,
+    # not initial_wait * 2**4 as if the four 502s had been failures too.
+    assert 0.005 <= waits[4] <= 0.01
 
 
 def test_a_single_502_is_retried_at_the_same_page_size():
