@@ -65,6 +65,7 @@ def _megabytes(size: str) -> int:
 # 238 columns broke a 64 MB limit near 35,000 rows. At 16,384 the need stays flat whatever
 # the table's size (measured up to 200,000 full-width rows).
 ROW_GROUP_SIZE = 16_384
+CHECKPOINT_THRESHOLD = "64MB"
 
 
 def _open(
@@ -148,9 +149,16 @@ class Database:
         # One thread, in no particular insertion order: a parallel scan of the batch buffers
         # chunks to keep their order, which broke the 64 MB limit on a 3 MB batch of
         # mailings about half the time; and the other core is busy parsing pages.
+        # Checkpoints at 64 MB of write-ahead log, not DuckDB's 16 MB: each checkpoint
+        # rewrites the tables' last, partly filled row groups, so checkpointing every other
+        # 8 MB batch wrote mailings' HTML bodies several times over. Measured at scale 20000:
+        # mailings alone 14.1-16.0 s -> 9.5-10.5 s, the file 223 -> 142 MB; all streams
+        # 31.7-33.5 s -> 25.5-28.1 s, peak RSS unchanged. A reader opening the file meanwhile
+        # replays at most that much log (a 125 MB log took 1.1 s under a 64 MB limit).
         self._config = {
             "threads": "1",
             "preserve_insertion_order": "false",
+            "checkpoint_threshold": CHECKPOINT_THRESHOLD,
         }
         self._connection_lock = threading.Lock()
         self._open: duckdb.DuckDBPyConnection | None = None
