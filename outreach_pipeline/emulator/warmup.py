@@ -4,18 +4,29 @@ cached bytes far faster than that).
 
 Workers are forked: each inherits the store as it stands and generates a range of ids; only
 the bytes travel back. Call it before the server starts accepting (see ``Emulator.start``).
+A fork also inherits the process's signal handlers: workers restore SIGTERM's default, which
+the pool relies on to end them (see :func:`_default_sigterm`).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import time
 
 from outreach_pipeline.emulator.data import RecordStore, UnknownRecord
 
 CHUNK = 2000
 _forked_store: RecordStore | None = None
+
+
+def _default_sigterm() -> None:
+    """A worker dies on SIGTERM. Leaving the pool terminates it, which ends workers still
+    waiting for tasks with SIGTERM and then joins them; a handler inherited from the parent
+    (the ``emulator`` command's only sets an event) would keep them alive and the join,
+    hence the warm-up, waiting for ever."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _serialize(job: tuple[str, int, int]) -> list[bytes | None]:
@@ -46,8 +57,9 @@ def warm(store: RecordStore, workers: int | None = None) -> float:
             _serialize_into(store, job, [None] * (job[2] - job[1]))
         return time.perf_counter() - started
     _forked_store = store
+    forking = multiprocessing.get_context("fork")
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with forking.Pool(workers, initializer=_default_sigterm) as pool:
             for job, blobs in zip(jobs, pool.imap(_serialize, jobs), strict=True):
                 _serialize_into(store, job, blobs)
     finally:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -135,4 +138,47 @@ def test_command_serves_until_sigterm() -> None:
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
+
+
+def _next_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """The next line the process prints, or "" when none comes within ``timeout`` s."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    return process.stdout.readline() if ready else ""
+
+
+def test_command_with_warm_serves_until_sigterm() -> None:
+    """``--warm`` forks a pool of workers before serving. They used to inherit the command's
+    SIGTERM handler, so leaving the pool could not end them and the start hung for good, in
+    about two starts of five: four at once make that show."""
+    command = [sys.executable, "-m", "outreach_pipeline.cli", "emulator", "--port", "0"]
+    command += ["--scale", "200", "--warm"]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
+        for _ in range(4)
+    ]
+    try:
+        for process in processes:
+            line = _next_line(process, timeout=30)
+            match = LISTENING.match(line)
+            assert match, f"not listening within 30 s: {line!r}"
+            base_url, api_url = match.groups()
+            with httpx.Client(base_url=base_url + "/_emulator", timeout=10) as admin:
+                assert admin.get("/stats").json()["warm_seconds"] > 0
+                tokens = admin.post("/grants", json={"scopes": ["prospects.read"]}).json()
+            listing = httpx.get(
+                api_url + "/prospects",
+                params={"page[size]": 100},
+                headers={"Authorization": f"Bearer {tokens['access_token']}"},
+                timeout=10,
+            )
+            assert len(listing.json()["data"]) == 100
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+    finally:
+        for process in processes:
+            # The whole group: a stuck warm-up worker would outlive the test.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
