@@ -225,11 +225,11 @@ class JsonApiClient:
         self.budget.acquire()
         rate: RateHeaders | None = None
         try:
-            response = self._http.get(url)
-            try:
-                body = response.read()
-            finally:
-                response.close()
+            # Streamed, so the body is ours alone: a response read whole keeps it, and httpx's
+            # response and stream objects refer to each other, so each page's body (MBs)
+            # waited for the cyclic garbage collector (1 GB at scale 20000 without it).
+            with self._http.stream("GET", url) as response:
+                body = b"".join(response.iter_bytes())
             rate = read_rate_headers(response.headers, self._clock())
             self.server_clock.observe(response.headers.get("date"))
         finally:
