@@ -92,9 +92,14 @@ def _materialize(emulator: Emulator, env: dict[str, str], instance: dg.DagsterIn
         selection=[f"outreach/{s}" for s in STREAMS.split(",")],
     )
     assert result.success
-    records = instance.get_event_records(
-        dg.EventRecordsFilter(dg.DagsterEventType.ASSET_MATERIALIZATION)
-    )
+    records = [
+        record
+        for stream in STREAMS.split(",")
+        for record in instance.fetch_materializations(
+            dg.AssetKey(["outreach", stream]), limit=100
+        ).records
+    ]
+    assert records, "no materialization recorded: nothing to scan"
     logs = instance.all_logs(result.run_id)
     return "\n".join([*map(repr, logs), *map(repr, records)])
 
