@@ -24,13 +24,12 @@ import pyarrow as pa
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.landing.registered import registered
 from outreach_pipeline.landing.schema import (
-    BRIDGE_PREFIX,
     columns,
-    create_history_sql,
     history_table_name,
     quote,
     version_column,
 )
+from outreach_pipeline.landing.writes import prepare_history
 
 
 def add_observed_versions(
@@ -40,10 +39,7 @@ def add_observed_versions(
     silently."""
     history = history_table_name(stream)
     version = quote(version_column(stream) or "_synced_at")
-    con.execute(create_history_sql(stream))
-    names = [n for n in table.column_names if not n.startswith(BRIDGE_PREFIX) and n != "id"]
-    listed = ", ".join(quote(n) for n in names)
-    from_batch = ", ".join(f"b.{quote(n)}" for n in names)
+    listed, from_batch = prepare_history(con, stream, table)
     linked = [c.name for c in columns(stream) if c.source == "relationship"]
     if not linked:
         return

@@ -83,6 +83,16 @@ def _replace_bridges(
         )
 
 
+def prepare_history(
+    con: duckdb.DuckDBPyConnection, stream: Stream, table: pa.Table
+) -> tuple[str, str]:
+    """Create the stream's history table if need be; the batch's value columns (not ``id``,
+    not to-many lists) as ``"a", "b"`` and as ``b."a", b."b"``, for copying rows into it."""
+    con.execute(create_history_sql(stream))
+    names = [n for n in table.column_names if not n.startswith(BRIDGE_PREFIX) and n != "id"]
+    return ", ".join(quote(n) for n in names), ", ".join(f"b.{quote(n)}" for n in names)
+
+
 def _add_versions(
     con: duckdb.DuckDBPyConnection, stream: Stream, batch: str, table: pa.Table, new_ids: bool
 ) -> None:
@@ -91,10 +101,7 @@ def _add_versions(
     latest: the row is live), so versions arriving out of order still form one chain."""
     version = version_column(stream) or "_synced_at"
     history = history_table_name(stream)
-    con.execute(create_history_sql(stream))
-    names = [n for n in table.column_names if not n.startswith(BRIDGE_PREFIX) and n != "id"]
-    listed = ", ".join(quote(n) for n in names)
-    from_batch = ", ".join(f"b.{quote(n)}" for n in names)
+    listed, from_batch = prepare_history(con, stream, table)
     unseen = (
         ""
         if new_ids
