@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from outreach_pipeline.redaction import remember
+
 CredentialKind = Literal["production", "development"]
 
 DEFAULT_API_URL = "https://api.outreach.io/api/v2"
@@ -41,6 +43,7 @@ class Secret:
 
     def __init__(self, value: str) -> None:
         self._value = value
+        remember(value)
 
     def reveal(self) -> str:
         return self._value

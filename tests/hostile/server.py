@@ -173,9 +173,8 @@ class HostileServer:
                 handler.close_connection = True
             handler.end_headers()
             for chunk in chunks:
-                if reply.chunk_delay:
-                    if self._stopping.wait(reply.chunk_delay):
-                        break
+                if reply.chunk_delay and self._stopping.wait(reply.chunk_delay):
+                    break
                 handler.wfile.write(chunk)
                 handler.wfile.flush()
             if length is not None and not isinstance(reply.body, bytes):
