@@ -89,10 +89,22 @@ def stream(path: str) -> Stream:
 
 
 def select(paths: str | None) -> list[Stream]:
-    """Streams named in a comma-separated list, or every stream when ``paths`` is empty."""
-    if not paths:
+    """Streams named in a comma-separated list, each once, in the order first named; every
+    stream when ``paths`` is None.
+
+    A list naming no stream (``""``, ``" , "``) raises ``KeyError`` as an unknown name does:
+    reading it as "all streams" would start the longest sync there is on a typo. A stream named
+    twice is synced once: two loads of one stream at a time would share its stage table.
+    """
+    if paths is None:
         return list(catalog().values())
-    return [stream(p.strip()) for p in paths.split(",") if p.strip()]
+    names = [p.strip() for p in paths.split(",") if p.strip()]
+    if not names:
+        raise KeyError(
+            f"no stream named in {paths!r}; name streams like 'prospects,accounts', "
+            "or leave the option out for all streams"
+        )
+    return [stream(name) for name in dict.fromkeys(names)]
 
 
 def scopes_for(streams: list[Stream]) -> list[str]:
