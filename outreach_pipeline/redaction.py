@@ -10,6 +10,7 @@ request, so a hostile server cannot make the pipeline write a token to disk.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -60,3 +61,27 @@ def redact_and_cap(text: str, limit: int = 2000) -> str:
     if len(text) > limit:
         return text[: limit - 20] + f"... ({len(text) - limit + 20} more)"
     return text
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that masks secrets in each record's message (see :func:`redact`).
+
+    A filter added to a logger sees only the records created on that logger, so add it to the
+    logger a library writes to (``httpx``) or hand the library a logger that has it; then every
+    handler, ours or a log collector's, gets the masked text.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = redact(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def redacted_logger(name: str) -> logging.Logger:
+    """The logger ``name`` with a :class:`RedactingFilter` (added once)."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
+    return logger
