@@ -3,6 +3,11 @@
 It opens the DuckDB file read-only, waiting while a sync holds it for a batch, so it can run
 while a sync is under way. Views in the main schema (``prospects``, ``accounts``, ...) hold
 the current, non-deleted rows; ``outreach.*`` the raw tables and ``outreach.sync_runs``.
+
+The query reaches the landing and nothing else: DuckDB's external access is off (no file is
+read or written, no database attached, no extension installed or loaded: ``read_text`` of the
+token store, ``COPY ... TO`` and ``EXPORT DATABASE`` are refused) and the configuration is
+locked, so the query cannot ``SET`` it back on.
 """
 
 from __future__ import annotations
@@ -17,6 +22,9 @@ from outreach_pipeline.cli import UserFacingError
 from outreach_pipeline.commands.sync import format_table
 from outreach_pipeline.landing import DatabaseBusy, connect
 from outreach_pipeline.settings import load_settings
+
+# Read-only covers the database, not the rest of the machine: this covers the rest.
+LANDING_ONLY = {"enable_external_access": "false", "lock_configuration": "true"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +49,7 @@ def print_query(db_path: Path, query: str, max_rows: int = 100, max_width: int =
     if not Path(db_path).is_file():
         raise UserFacingError(f"no database at {db_path}; run 'outreach-pipeline sync' first")
     try:
-        con = connect(Path(db_path), read_only=True, lock_timeout=30)
+        con = connect(Path(db_path), read_only=True, lock_timeout=30, config=LANDING_ONLY)
     except DatabaseBusy as error:
         raise UserFacingError(str(error)) from error
     try:
