@@ -25,6 +25,8 @@ from typing import TypeVar
 
 import duckdb
 
+from outreach_pipeline.landing.private_files import OwnerOnlyUmask, make_folder, narrow_to_owner
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Job = Callable[[duckdb.DuckDBPyConnection], T]
@@ -177,13 +179,7 @@ class Database:
     def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._connection_lock:
             if self._open is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._open = connect(
-                    self.path,
-                    lock_timeout=self.lock_timeout,
-                    config={**self._config, "memory_limit": f"{self.memory_limit_mb}MB"},
-                    row_group_size=ROW_GROUP_SIZE,
-                )
+                self._open = self._connect()
             con = self._open
             try:
                 con.execute("BEGIN TRANSACTION")
@@ -197,6 +193,29 @@ class Database:
                 raise
             finally:
                 self._last_write = time.monotonic()
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        """Open the file, owner-only (see ``private_files``): the umask holds while it is open
+        (:meth:`_release` lets go), and files from before are narrowed."""
+        make_folder(self.path.parent)
+        OwnerOnlyUmask.hold()
+        try:
+            con = connect(
+                self.path,
+                lock_timeout=self.lock_timeout,
+                config={**self._config, "memory_limit": f"{self.memory_limit_mb}MB"},
+                row_group_size=ROW_GROUP_SIZE,
+            )
+        except BaseException:
+            OwnerOnlyUmask.release()
+            raise
+        try:
+            narrow_to_owner(self.path)
+        except BaseException:
+            self._open = con
+            self._release()
+            raise
+        return con
 
     def submit(self, job: Job[T]) -> Future[T]:
         """Run ``job(connection)`` in a transaction on the writer thread, in submission order;
@@ -291,3 +310,5 @@ class Database:
             con.close()
         except (duckdb.Error, OSError) as error:
             log.warning("closing %s: %s (committed work stays in its WAL)", self.path, error)
+        finally:
+            OwnerOnlyUmask.release()
