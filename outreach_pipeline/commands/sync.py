@@ -40,13 +40,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=SyncOptions().batch_rows,
         help="rows committed per batch (default %(default)s); smaller uses less memory",
     )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=SyncOptions().writer_lock_wait,
+        metavar="SECONDS",
+        help="while another sync writes the same database, wait this long for it to finish "
+        "before giving up (default %(default).0f; 0: give up at once)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.batch_rows < 1:
         raise UserFacingError("--batch-rows must be at least 1")
-    options = SyncOptions(batch_rows=args.batch_rows)
+    if not args.wait >= 0:
+        raise UserFacingError("--wait must be 0 or more seconds")
+    options = SyncOptions(batch_rows=args.batch_rows, writer_lock_wait=args.wait)
     return execute(args.streams, args.full_refresh, args.sweep_deletes, options=options)
 
 
@@ -75,7 +85,7 @@ def execute(
         )
     except (ReauthorizationRequired, DatabaseBusy) as error:
         raise UserFacingError(str(error)) from error
-    except (duckdb.IOException, duckdb.TransactionException, PermissionError) as error:
+    except (duckdb.IOException, duckdb.TransactionException, OSError) as error:
         # A full disk or a read-only file or folder: each batch committed before it is kept.
         problem = str(error).splitlines()[0]
         raise UserFacingError(

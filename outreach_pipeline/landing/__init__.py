@@ -13,6 +13,7 @@ from outreach_pipeline.landing.runs import record_run
 from outreach_pipeline.landing.schema import SCHEMA, Column, columns, table_name
 from outreach_pipeline.landing.setup import ensure_schema
 from outreach_pipeline.landing.state import StreamState, load_state, save_state
+from outreach_pipeline.landing.writer_lock import SyncInProgress, sync_writer_lock
 from outreach_pipeline.landing.writes import (
     WriteCounts,
     mark_deleted,
@@ -30,6 +31,7 @@ __all__ = [
     "DatabaseBusy",
     "RecordConverter",
     "StreamState",
+    "SyncInProgress",
     "WriteCounts",
     "columns",
     "connect",
@@ -45,6 +47,7 @@ __all__ = [
     "reset_stage",
     "save_state",
     "stage",
+    "sync_writer_lock",
     "table_name",
     "upsert",
 ]

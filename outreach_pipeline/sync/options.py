@@ -40,3 +40,6 @@ class SyncOptions:
     # row groups of 16k rows: a full sync of 1M records completes in 64 MB. A write that
     # needs more runs again with twice the limit, up to 4x (see Database).
     duckdb_memory_limit: str = "64MB"
+    # Seconds a sync waits while another sync (another process, or a Dagster run) writes the
+    # same database, before it gives up (see landing/writer_lock.py).
+    writer_lock_wait: float = 600.0

@@ -12,7 +12,7 @@ import httpx
 from outreach_pipeline.auth import build_auth
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.client import JsonApiClient, RateBudget, RetryPolicy, shared_budget
-from outreach_pipeline.landing import Database, ensure_schema
+from outreach_pipeline.landing import Database, ensure_schema, sync_writer_lock
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync.memory import tune_process_memory
 from outreach_pipeline.sync.options import SyncOptions
@@ -37,48 +37,57 @@ def run_sync(
 
     ``budget`` defaults to the process-wide budget of ``settings.api_url`` (one authorizing
     user per process); pass one to share it differently.
+
+    While another sync writes the same database (in any process), this one waits up to
+    ``options.writer_lock_wait`` seconds, then raises ``SyncInProgress``.
     """
     options = options or SyncOptions()
     tune_process_memory()
     selected = list(streams) if streams is not None else list(catalog().values())
+    paths = [stream.path for stream in selected]
+    if len(set(paths)) < len(paths):
+        # Two loads of one stream at a time would share its stage table and cursor.
+        raise ValueError(f"a stream is named twice in {paths}: sync each once")
     if auth is None:
         auth = build_auth(settings)
-    database = Database(settings.duckdb_path, memory_limit=options.duckdb_memory_limit)
-    with database.transaction() as con:
-        ensure_schema(con, catalog().values())
-    run_id = uuid.uuid4().hex[:12]
-    client = JsonApiClient(
-        settings.api_url,
-        auth,
-        budget or shared_budget(settings.api_url),
-        retry=retry,
-        max_connections=max(4, options.concurrency * 2),
-    )
-    # Parsing and converting hold the GIL: a second stream doing it at the same time would
-    # mostly hold its parsed page while waiting. Fetching stays concurrent.
-    decoding = threading.BoundedSemaphore(options.pages_decoded_at_once)
-    try:
-        # Leaving the pool waits for the streams still running, so the database is closed
-        # only once nothing can write to it any more.
-        with client, ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-            futures = [
-                pool.submit(
-                    sync_stream,
-                    stream,
-                    client,
-                    database,
-                    full_refresh=full_refresh,
-                    sweep_deletes=sweep_deletes,
-                    options=options,
-                    run_id=run_id,
-                    decoding=decoding,
-                )
-                for stream in selected
-            ]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            if any(f.exception() is not None for f in done):
-                for future in futures:
-                    future.cancel()
-        return [future.result() for future in futures]
-    finally:
-        database.close()
+    # Held until the database is closed: another sync of it waits (or gives up) meanwhile.
+    with sync_writer_lock(settings.duckdb_path, options.writer_lock_wait):
+        database = Database(settings.duckdb_path, memory_limit=options.duckdb_memory_limit)
+        with database.transaction() as con:
+            ensure_schema(con, catalog().values())
+        run_id = uuid.uuid4().hex[:12]
+        client = JsonApiClient(
+            settings.api_url,
+            auth,
+            budget or shared_budget(settings.api_url),
+            retry=retry,
+            max_connections=max(4, options.concurrency * 2),
+        )
+        # Parsing and converting hold the GIL: a second stream doing it at the same time
+        # would mostly hold its parsed page while waiting. Fetching stays concurrent.
+        decoding = threading.BoundedSemaphore(options.pages_decoded_at_once)
+        try:
+            # Leaving the pool waits for the streams still running, so the database is closed
+            # only once nothing can write to it any more.
+            with client, ThreadPoolExecutor(max_workers=options.concurrency) as pool:
+                futures = [
+                    pool.submit(
+                        sync_stream,
+                        stream,
+                        client,
+                        database,
+                        full_refresh=full_refresh,
+                        sweep_deletes=sweep_deletes,
+                        options=options,
+                        run_id=run_id,
+                        decoding=decoding,
+                    )
+                    for stream in selected
+                ]
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                if any(f.exception() is not None for f in done):
+                    for future in futures:
+                        future.cancel()
+            return [future.result() for future in futures]
+        finally:
+            database.close()
