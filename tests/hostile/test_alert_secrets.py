@@ -1,0 +1,172 @@
+"""Alert channels whose servers refuse and echo what they were sent: the webhook URL (with its
+secret path), the Slack bot token and the SMTP password reach no run config, event log,
+Dagster storage file or captured log, while each failure is still reported (channel, error
+class, status).
+
+The webhook and Slack API are tests/hostile/server.py answering 4xx/5xx with the request
+echoed back; the SMTP server echoes the decoded AUTH PLAIN credentials in its 535 refusal.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import socketserver
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import orjson
+import pytest
+
+from outreach_pipeline.auth.token_store import open_token_store
+from outreach_pipeline.defs.alerts import AlertsResource
+from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alert_job, grant_alerts
+from outreach_pipeline.emulator import Emulator
+from tests.defs.conftest import emulator_resources
+from tests.hostile.server import HostileServer, Reply, Seen
+
+WEBHOOK_PATH = "/services/T0HOSTILE/B0HOSTILE/webhookSecretPath7f3a9c"
+SLACK_TOKEN = "xoxb-hostile-slack-token-4b1e"
+SMTP_PASSWORD = "smtp-password-never-shown-9d2c"
+
+
+def echoing(status: int) -> Any:
+    """An answer with ``status`` whose body is the request as received: line, headers, body."""
+
+    def answer(seen: Seen) -> Reply:
+        echo = {
+            "ok": False,
+            "error": f"{seen.method} {seen.target} {seen.headers} {seen.body.decode()}",
+        }
+        return Reply(status=status, body=orjson.dumps(echo), content_type="application/json")
+
+    return answer
+
+
+class EchoingSmtp:
+    """An SMTP server offering AUTH PLAIN and refusing it with the decoded credentials."""
+
+    def __init__(self) -> None:
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"220 hostile ESMTP\r\n")
+                while line := self.rfile.readline():
+                    command = line.strip()
+                    if command.upper().startswith(b"EHLO"):
+                        self.wfile.write(b"250-hostile\r\n250 AUTH PLAIN\r\n")
+                    elif command.upper().startswith(b"AUTH PLAIN"):
+                        sent = base64.b64decode(command.split()[-1]).replace(b"\0", b" ")
+                        self.wfile.write(b"535 5.7.8 refused: " + sent + b"\r\n")
+                    elif command.upper() == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[EchoingSmtp]:
+    server = EchoingSmtp()
+    yield server
+    server.close()
+
+
+def _launch(instance: dg.DagsterInstance, requests: list[dg.RunRequest]) -> None:
+    """Run the requested alert runs on ``instance``, as the sensor daemon would."""
+    job = dg.Definitions(jobs=[grant_alert_job]).resolve_job_def(ALERT_JOB)
+    for request in requests:
+        assert isinstance(request.run_config, dict)
+        assert job.execute_in_process(run_config=request.run_config, instance=instance).success
+
+
+def _stored(folder: Path) -> bytes:
+    return b"\n".join(path.read_bytes() for path in folder.rglob("*") if path.is_file())
+
+
+@pytest.mark.parametrize("status", [403, 404, 500, 503])
+def test_refusing_echoing_channels_leak_no_secret(
+    status: int,
+    emulator: Emulator,
+    smtp: EchoingSmtp,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    resources = emulator_resources(emulator, tmp_path)
+    open_token_store(resources["outreach"].settings()).delete()  # an incident to alert
+    (tmp_path / "dagster").mkdir()
+    with (
+        HostileServer(echoing(status)) as webhook,
+        HostileServer(echoing(status)) as slack,
+        dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance,
+    ):
+        webhook_url = webhook.url + WEBHOOK_PATH
+        alerts = AlertsResource(
+            webhook_url=webhook_url,
+            slack_token=SLACK_TOKEN,
+            slack_channel="#data-ops",
+            slack_api_url=slack.url + "/api/",
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+            smtp_starttls=False,
+            smtp_user="alerts",
+            smtp_password=SMTP_PASSWORD,
+            mail_to="ops@example.com",
+        )
+        with dg.build_sensor_context(
+            instance=instance, resources={"outreach": resources["outreach"], "alerts": alerts}
+        ) as context:
+            result = grant_alerts(context)
+        assert isinstance(result, dg.SensorResult)
+        requests = list(result.run_requests or [])
+        _launch(instance, requests)
+        for event in result.asset_events:
+            instance.report_runless_asset_event(event)
+        runs = instance.get_runs()
+        shown = [
+            repr(result),
+            *(repr(run.run_config) for run in runs),
+            *(repr(entry) for run in runs for entry in instance.all_logs(run.run_id)),
+        ]
+        # Each channel was really tried, and sent what it was given.
+        assert webhook.requests_to(WEBHOOK_PATH)
+        assert slack.requests_to("/api/chat.postMessage")[0].authorization == (
+            f"Bearer {SLACK_TOKEN}"
+        )
+    stored = _stored(tmp_path / "dagster")
+    captured = capsys.readouterr()
+    shown += [captured.out, captured.err, caplog.text, *(r.getMessage() for r in caplog.records)]
+    text = "\n".join(shown)
+
+    (request,) = requests
+    problems = request.run_config["ops"]["log_grant_alert"]["config"]["failed_channels"]
+    assert problems == [
+        f"webhook: HTTPStatusError {status}",
+        f"slack: SlackApiError {status} not ok",
+        "smtp: SMTPAuthenticationError 535",
+    ]
+    assert len(runs) == 1 and "alert channel failed: webhook" in text
+    secrets = {webhook_url, WEBHOOK_PATH, WEBHOOK_PATH.rsplit("/", 1)[1], SLACK_TOKEN, SMTP_PASSWORD}
+    leaked = sum(1 for s in secrets if s in text or s.encode() in stored)
+    assert leaked == 0, "secrets shown (not listed here, so a failure shows none)"
+
+
+def test_an_unreachable_webhook_is_reported_without_its_url(emulator: Emulator) -> None:
+    alerts = AlertsResource(webhook_url="http://127.0.0.1:9" + WEBHOOK_PATH, timeout_s=2)
+    assert alerts.send("grant alert") == ["webhook: ConnectError"]
+    malformed = AlertsResource(webhook_url="127.0.0.1:9" + WEBHOOK_PATH)
+    (problem,) = malformed.send("grant alert")
+    assert problem.startswith("webhook: ") and WEBHOOK_PATH not in problem
