@@ -195,12 +195,13 @@ class Database:
                 self._last_write = time.monotonic()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        """Open the file, owner-only (see ``private_files``): the umask holds while it is open
-        (:meth:`_release` lets go), and files from before are narrowed."""
+        """Open the file owner-only (see ``private_files``): files from before are narrowed,
+        and the umask holds while it is open (:meth:`_release` lets go)."""
         make_folder(self.path.parent)
+        narrow_to_owner(self.path)
         OwnerOnlyUmask.hold()
         try:
-            con = connect(
+            return connect(
                 self.path,
                 lock_timeout=self.lock_timeout,
                 config={**self._config, "memory_limit": f"{self.memory_limit_mb}MB"},
@@ -209,13 +210,6 @@ class Database:
         except BaseException:
             OwnerOnlyUmask.release()
             raise
-        try:
-            narrow_to_owner(self.path)
-        except BaseException:
-            self._open = con
-            self._release()
-            raise
-        return con
 
     def submit(self, job: Job[T]) -> Future[T]:
         """Run ``job(connection)`` in a transaction on the writer thread, in submission order;
