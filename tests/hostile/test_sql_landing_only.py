@@ -1,11 +1,15 @@
 """``outreach-pipeline sql`` reaches the landing and nothing else: a query cannot read the token
 store (or any file), write a file, attach another database, install or load an extension, or
 switch external access back on. Each is refused with one line, and nothing is printed or
-written; ordinary queries still work, views included.
+written; ordinary queries still work, views included, and so does replaying a write-ahead log
+left by a writer that died.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,3 +104,32 @@ def test_queries_on_the_landing_still_work(
         capsys,
     )
     assert code == 0 and "True" in out
+
+
+WRITER_DIES_AFTER_COMMIT = """
+import os, sys, duckdb
+con = duckdb.connect(sys.argv[1], config={"checkpoint_threshold": "1GB"})
+con.execute("CREATE TABLE outreach.late AS SELECT 42 AS answer")
+os._exit(0)  # committed to the write-ahead log, never checkpointed
+"""
+
+
+def test_the_write_ahead_log_is_still_replayed(
+    landing: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "wal"
+    folder.mkdir()
+    shutil.copy(landing / "landing.duckdb", folder / "landing.duckdb")
+    subprocess.run(
+        [sys.executable, "-c", WRITER_DIES_AFTER_COMMIT, str(folder / "landing.duckdb")],
+        check=True,
+    )
+    assert (folder / "landing.duckdb.wal").exists()
+
+    code, out, err = _sql(folder, "SELECT answer FROM outreach.late", monkeypatch, capsys)
+
+    assert code == 0, err
+    assert "42" in out
