@@ -64,7 +64,7 @@ class AlertsResource(dg.ConfigurableResource):
         if self.webhook_url:
             try:
                 self._webhook(Secret(self.webhook_url), text)
-            except httpx.HTTPError as error:
+            except (httpx.HTTPError, httpx.InvalidURL) as error:
                 problems.append(_problem("webhook", error, _http_status(error)))
         if self.slack_token and self.slack_channel:
             try:
@@ -74,7 +74,7 @@ class AlertsResource(dg.ConfigurableResource):
         if self.smtp_host and self.mail_to:
             try:
                 self._mail(text)
-            except (OSError, smtplib.SMTPException) as error:
+            except (OSError, smtplib.SMTPException, ValueError) as error:
                 problems.append(_problem("smtp", error, _smtp_status(error)))
         return problems
 
@@ -120,7 +120,7 @@ def _problem(channel: str, error: BaseException, status: str | None) -> str:
     return redact(f"{channel}: {type(error).__name__}" + (f" {status}" if status else ""))
 
 
-def _http_status(error: httpx.HTTPError) -> str | None:
+def _http_status(error: Exception) -> str | None:
     if isinstance(error, httpx.HTTPStatusError):
         return str(error.response.status_code)
     return None
