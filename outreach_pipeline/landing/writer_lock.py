@@ -55,9 +55,10 @@ def sync_writer_lock(db_path: Path, wait: float) -> Iterator[None]:
         try:
             lock.acquire(timeout=wait)
         except Timeout:
+            waited = f", still after waiting {wait:.0f} s" if wait > 0 else ""
             raise SyncInProgress(
-                f"{db_path} is being written by the sync running in {holder}, which did not "
-                f"finish within {wait:.0f} s (lock {path}); sync again once it has"
+                f"{db_path} is being written by the sync running in {holder} (lock {path})"
+                f"{waited}; sync again once it has finished"
             ) from None
     try:
         yield

@@ -12,6 +12,7 @@ Dagster run, which takes the same lock.
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from outreach_pipeline.landing import SyncInProgress
 from outreach_pipeline.sync import SyncOptions, run_sync
 from tests.reliability.cli_runs import start_cli
 from tests.reliability.grants import stored_grant_env
+from tests.sync.processes import ROOT
 from tests.sync.support import assert_landing_equals_emulator, emulator_auth, settings_for
 
 DUTIES = ["sync", "--streams", "duties", "--batch-rows", "2"]
@@ -108,3 +110,45 @@ def test_run_sync_refuses_a_stream_twice(emulator: Emulator, tmp_path: Path) -> 
             [stream("duties"), stream("duties")],
             auth=emulator_auth(emulator),
         )
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from outreach_pipeline.landing import sync_writer_lock
+with sync_writer_lock(Path(sys.argv[1]), 0):
+    print("holding", flush=True)
+    time.sleep(30)
+"""
+
+
+def test_a_sync_waits_as_long_as_told_then_names_the_holder(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    env = stored_grant_env(emulator, tmp_path)
+    db_path = Path(env["OUTREACH_DUCKDB_PATH"])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        started = time.monotonic()
+        code, out, err = _finish(start_cli([*DUTIES, "--wait", "2"], env, tmp_path))
+        waited = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert code == 2 and out == "", err
+    waiting, refused = err.strip().splitlines()
+    assert waiting == (
+        f"waiting for the sync running in PID {holder.pid} to finish "
+        f"(up to 2 s; lock {db_path}.sync.lock)"
+    )
+    assert refused == (
+        f"outreach-pipeline sync: {db_path} is being written by the sync running in PID "
+        f"{holder.pid} (lock {db_path}.sync.lock), still after waiting 2 s; "
+        "sync again once it has finished"
+    )
+    assert waited >= 2
+    assert not db_path.exists()
