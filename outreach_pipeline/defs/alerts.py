@@ -2,7 +2,7 @@
 
 The webhook gets a JSON POST whose ``text`` field Slack (and most chat tools) display as is, so
 a Slack incoming-webhook URL works there without a bot. Slack proper goes through
-``slack_sdk``'s ``WebClient`` (the client ``dagster-slack`` hands out, built here so that it
+``slack_sdk``'s ``WebClient`` (built here rather than through dagster-slack, so that it
 logs through a masking logger): a bot token and a channel, ``chat.postMessage``. E-mail goes
 through SMTP when a host and recipients are configured. ``send`` tries every configured
 channel and reports failures instead of raising, so a broken channel never stops the sensor

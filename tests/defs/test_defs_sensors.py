@@ -350,7 +350,7 @@ class SlackApi:
         self.server.server_close()
 
 
-def test_alerts_go_to_slack_through_dagster_slack(resources: dict) -> None:
+def test_alerts_go_to_slack(resources: dict) -> None:
     slack = SlackApi()
     try:
         alerts = AlertsResource(
