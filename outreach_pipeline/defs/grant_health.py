@@ -3,8 +3,14 @@
 Materializing it spends no token: it reads who authorized, the scopes, the expiries and
 whether a person has to log in again. Its check fails while the grant needs reauthorization
 and warns when an expiry is near.
+
+The asset page shows its latest materialization and check first, so they must follow the grant:
+the alert sensor (sensors.py) launches ``outreach_grant_health`` whenever ``grant_state``
+changes (a logout, a refused refresh, a new login, an expiry coming near), not only the nightly
+job.
 """
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -16,6 +22,21 @@ from outreach_pipeline.defs.resources import OutreachResource
 
 GRANT_HEALTH_KEY = dg.AssetKey(["outreach", "grant_health"])
 GRANT_USABLE = "grant_usable"
+GRANT_HEALTH_JOB = "outreach_grant_health"
+
+grant_health_job = dg.define_asset_job(
+    GRANT_HEALTH_JOB,
+    selection=dg.AssetSelection.assets(GRANT_HEALTH_KEY),
+    description="Record the grant's health on outreach/grant_health; launched by "
+    "outreach_grant_alerts whenever it changes.",
+    tags={"outreach/kind": "grant_health"},
+)
+
+
+def grant_state(health: GrantHealth) -> dict[str, object]:
+    """What the asset page shows of ``health``, without what only the clock moves (the
+    warnings' "in 11h"): when it differs from the last one recorded, record it again."""
+    return {**asdict(health), "warnings": len(health.warnings)}
 
 
 def _when(epoch: float | None) -> dg.MetadataValue:

@@ -12,6 +12,11 @@ UI three ways: the sensor tick's log, an ``AssetObservation`` on ``outreach/gran
 event history lists every incident opened and resolved), and one run of the
 ``outreach_grant_alert`` job per notice (keyed by ``run_key``, so never launched twice), which
 puts the alert in the runs list.
+
+The asset page of ``outreach/grant_health`` leads with its latest materialization and check, so
+whenever the grant's state (``grant_state``) differs from the one last recorded, the sensor also
+launches ``outreach_grant_health``: that run materializes the asset from the token store as it
+is then, and its check fails or passes with it. The cursor keeps the state last recorded.
 """
 
 import json
@@ -29,7 +34,12 @@ from outreach_pipeline.auth.health import duration
 from outreach_pipeline.auth.login import new_state
 from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.defs.alerts import AlertsResource
-from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
+from outreach_pipeline.defs.grant_health import (
+    GRANT_HEALTH_JOB,
+    GRANT_HEALTH_KEY,
+    grant_health_job,
+    grant_state,
+)
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import SettingsError
 
@@ -219,18 +229,27 @@ def _run_request(notice: Notice, failures: list[str]) -> dg.RunRequest:
     )
 
 
+def _read_cursor(cursor: str | None) -> tuple[dict[str, dict], dict | None]:
+    """The open incidents and the grant state last recorded. A cursor written before the state
+    was kept is the incidents alone; its state counts as never recorded."""
+    saved = json.loads(cursor) if cursor else {}
+    if "incidents" not in saved:
+        return saved, None
+    return saved["incidents"], saved.get("grant_state")
+
+
 @dg.sensor(
     name="outreach_grant_alerts",
     minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    job=grant_alert_job,
+    jobs=[grant_alert_job, grant_health_job],
 )
 def grant_alerts(
     context: dg.SensorEvaluationContext, outreach: OutreachResource, alerts: AlertsResource
 ) -> dg.SensorResult:
     """Alerts once per incident when the Outreach grant needs a person (re-alerts daily)."""
     now = time.time()
-    open_incidents = json.loads(context.cursor) if context.cursor else {}
+    open_incidents, recorded_state = _read_cursor(context.cursor)
     health = outreach.grant_health()
     url = authorize_url(outreach, health) if health.stored or health.needs_reauthorization else None
     current = incidents(health, now, url)
@@ -244,12 +263,16 @@ def grant_alerts(
             context.log.error(f"alert channel failed: {problem}")
         run_requests.append(_run_request(notice, failures))
         observations.append(_observation(notice, health, url))
-    if sent:
-        return dg.SensorResult(
-            run_requests=run_requests, asset_events=observations, cursor=json.dumps(after)
+    state = grant_state(health)
+    if state != recorded_state:
+        run_requests.append(
+            dg.RunRequest(job_name=GRANT_HEALTH_JOB, tags={"outreach/kind": "grant_health"})
         )
+    cursor = json.dumps({"incidents": after, "grant_state": state})
+    if run_requests:
+        return dg.SensorResult(run_requests=run_requests, asset_events=observations, cursor=cursor)
     if current:
         summary = f"already alerted: {', '.join(i.key for i in current)}"
     else:
         summary = "the Outreach grant is healthy"
-    return dg.SensorResult(skip_reason=summary, cursor=json.dumps(after))
+    return dg.SensorResult(skip_reason=summary, cursor=cursor)
