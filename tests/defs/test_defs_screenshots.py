@@ -1,5 +1,5 @@
 """On demand (``pytest -m slow``): screenshots of the asset graph and an asset page, taken by
-headless Chromium from ``dagster dev`` after a full materialization, saved into ``docs/``."""
+headless Chromium from ``dg dev`` after a full materialization, saved into ``docs/``."""
 
 from __future__ import annotations
 

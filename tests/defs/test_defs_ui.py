@@ -1,4 +1,4 @@
-"""End to end: ``dagster dev`` (webserver, daemon, code server) against an emulator process,
+"""End to end: ``dg dev`` (webserver, daemon, code server) against an emulator process,
 every asset materialized through GraphQL, metadata and check results read back through it."""
 
 from __future__ import annotations

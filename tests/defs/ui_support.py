@@ -1,8 +1,9 @@
-"""``dagster dev`` on the repo's workspace against an emulator in another process.
+"""``dg dev`` on the repo's workspace against an emulator in another process.
 
-``DagsterDev`` starts webserver, daemon and code server in their own process group (on a free
-loopback port, with a temporary ``DAGSTER_HOME`` holding the repo's ``dagster.yaml`` minus its
-storage paths) and stops them all with one SIGTERM to the group.
+``DagsterDev`` starts webserver, daemon and code server as the README does (``dg dev -w
+workspace.yaml``) in their own process group (on a free loopback port, with a temporary
+``DAGSTER_HOME`` holding the repo's ``dagster.yaml`` minus its storage paths) and stops them all
+with one SIGTERM to the group.
 """
 
 from __future__ import annotations
@@ -94,18 +95,22 @@ ALL_ASSETS = [
 ]
 
 
+DG = str(Path(sys.executable).parent / "dg")
+
+
 class DagsterDev:
-    """``dagster dev -w workspace.yaml`` with ``env`` on a free loopback port."""
+    """``dg dev -w workspace.yaml`` with ``env`` on a free loopback port."""
 
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "dagster-dev.log"
+        self.home = instance_home(workdir)
         command = [
-            sys.executable, "-m", "dagster", "dev",
-            "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(self.port),
+            DG, "dev", "-w", str(ROOT / "workspace.yaml"),
+            "-h", "127.0.0.1", "-p", str(self.port),
         ]  # fmt: skip
-        full_env = {**os.environ, **env, "DAGSTER_HOME": str(instance_home(workdir))}
+        full_env = {**os.environ, **env, "DAGSTER_HOME": str(self.home)}
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 command,
@@ -127,7 +132,7 @@ class DagsterDev:
             except httpx.TransportError:
                 pass
             time.sleep(0.5)
-        raise AssertionError(f"dagster dev not ready in {timeout} s:\n{self.log.read_text()}")
+        raise AssertionError(f"dg dev not ready in {timeout} s:\n{self.log.read_text()}")
 
     def _location_loaded(self) -> bool:
         data = self.graphql(
