@@ -59,17 +59,42 @@ class SyncConfig(dg.Config):
     """Also list every id and mark rows deleted in Outreach as deleted."""
 
 
+def column_order(stream: Stream) -> list[str]:
+    """The table's columns as the UI lists them: first the ones a person recognises a record by
+    (its name, e-mail, title, stage or state, owner, when it last changed), then ``id`` and the
+    others in catalog order."""
+    data = columns(stream)
+    recognisable = []
+    for candidates in RECOGNISABLE:
+        found = next(
+            (c.name for want in candidates for c in data if (c.source, c.api_name) == want), None
+        )
+        if found is not None:
+            recognisable.append(found)
+    newest = timestamp_column(stream)
+    if newest is not None:
+        recognisable.append(newest)
+    return list(dict.fromkeys([*recognisable, "id", *(c.name for c in data)]))
+
+
+def preview_columns(stream: Stream) -> list[str]:
+    return column_order(stream)[:PREVIEW_COLUMNS]
+
+
 def table_schema(stream: Stream) -> dg.TableSchema:
-    data = [
-        dg.TableColumn(c.name, c.sql_type, description=f"{c.source} {c.api_name}")
-        for c in columns(stream)
-    ]
+    """The table's columns, in ``column_order``, then the bookkeeping ones."""
+    by_name = {
+        "id": dg.TableColumn(
+            "id", "BIGINT", constraints=dg.TableColumnConstraints(nullable=False, unique=True)
+        ),
+        **{
+            c.name: dg.TableColumn(c.name, c.sql_type, description=f"{c.source} {c.api_name}")
+            for c in columns(stream)
+        },
+    }
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(
-                "id", "BIGINT", constraints=dg.TableColumnConstraints(nullable=False, unique=True)
-            ),
-            *data,
+            *(by_name[name] for name in column_order(stream)),
             dg.TableColumn("_extra", "JSON", description="attributes the catalog does not know"),
             dg.TableColumn("_synced_at", "TIMESTAMP", description="when the row was written"),
             dg.TableColumn("_deleted_at", "TIMESTAMP", description="set by the delete sweep"),
@@ -96,26 +121,6 @@ def stream_spec(stream: Stream) -> dg.AssetSpec:
 
 
 STREAMS = catalog()
-
-
-def preview_columns(stream: Stream) -> list[str]:
-    """The preview's columns: first the ones a person recognises a record by (its name, e-mail,
-    title, stage or state, owner, when it last changed), then ``id`` and the others in catalog
-    order, ``PREVIEW_COLUMNS`` wide."""
-    data = columns(stream)
-    recognisable = []
-    for candidates in RECOGNISABLE:
-        found = next(
-            (c.name for want in candidates for c in data if (c.source, c.api_name) == want), None
-        )
-        if found is not None:
-            recognisable.append(found)
-    newest = timestamp_column(stream)
-    if newest is not None:
-        recognisable.append(newest)
-    rest = ["id", *(c.name for c in data)]
-    names = list(dict.fromkeys([*recognisable, *rest]))
-    return names[:PREVIEW_COLUMNS]
 
 
 def markdown_preview(con: DuckDBPyConnection, stream: Stream) -> str:

@@ -73,6 +73,16 @@ def test_materializations_are_recorded_upstream_first() -> None:
         assert set(upstream_streams()[path]) <= set(ordered[:position]), path
 
 
+def test_the_column_list_leads_with_what_a_person_recognises() -> None:
+    """The asset page's Columns table lists the schema in this order: not id, added_at,
+    address_city... for prospects."""
+    graph = defs.resolve_asset_graph()
+    schema = graph.get(asset_key(stream("prospects"))).metadata["dagster/column_schema"]
+    assert [c.name for c in schema.columns][:7] == [
+        "name", "emails", "title", "stage_id", "owner_id", "updated_at", "id",
+    ]  # fmt: skip
+
+
 def test_the_preview_leads_with_what_a_person_recognises() -> None:
     assert preview_columns(stream("prospects")) == [
         "name", "emails", "title", "stage_id", "owner_id", "updated_at", "id",

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import socketserver
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +32,7 @@ from outreach_pipeline.defs.grant_health import (
 from outreach_pipeline.defs.schedules import build_schedules
 from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alert_job, grant_alerts, log_grant_alert
 from outreach_pipeline.settings import CredentialKind, Secret
+from tests.defs.ui_support import auth_logout
 
 DAY = 24 * 3600
 
@@ -306,17 +304,13 @@ def sensor_tick(
 
 
 def logout(resources: dict, workdir: Path) -> None:
-    """``outreach-pipeline auth logout``, the command itself, on the resources' token store."""
     outreach = resources["outreach"]
     env = {
-        **os.environ,
         "OUTREACH_CLIENT_ID": outreach.client_id,
         "OUTREACH_CLIENT_SECRET": outreach.client_secret,
         "OUTREACH_TOKEN_STORE": outreach.token_store_path,
     }
-    command = [str(Path(sys.executable).parent / "outreach-pipeline"), "auth", "logout"]
-    done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
-    assert done.returncode == 0 and "Forgot the grant" in done.stdout, done.stderr
+    auth_logout(env, workdir)
 
 
 def asset_page(instance: dg.DagsterInstance) -> tuple[dict[str, Any], bool]:

@@ -63,13 +63,22 @@ def pipeline_env(emulator: EmulatorProcess, workdir: Path) -> dict[str, str]:
     return env
 
 
+def auth_logout(env: dict[str, str], workdir: Path) -> None:
+    """``outreach-pipeline auth logout``, the command itself, with the ``OUTREACH_*`` ``env``."""
+    command = [str(Path(sys.executable).parent / "outreach-pipeline"), "auth", "logout"]
+    done = subprocess.run(
+        command, cwd=workdir, env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "Forgot the grant" in done.stdout, done.stderr
+
+
 def instance_home(workdir: Path) -> Path:
     """A DAGSTER_HOME with the repo's instance settings, storage left under the home itself."""
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     for key in ("storage", "local_artifact_storage", "compute_logs"):
         config.pop(key, None)
     home = workdir / "dagster_home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     return home
 
