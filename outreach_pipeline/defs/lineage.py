@@ -9,7 +9,8 @@ ties broken by name, and an edge closing a cycle is left out. Self-references (a
 is a user) are left out too. The result is the same on every load.
 
 The deps are lineage only: every stream asset lives in one subsettable step (assets.py), so
-they change neither what a run selects nor how the step fetches.
+they change neither what a run selects nor how the step fetches; only the order the step yields
+its results in (``dependency_order``).
 """
 
 from collections import Counter
@@ -54,8 +55,9 @@ def upstream_streams() -> dict[str, tuple[str, ...]]:
 
 
 def dependency_order(streams: list[Stream]) -> list[Stream]:
-    """``streams`` with each after the ones of them it depends on, so materializations are
-    recorded upstream first and none looks older than its upstream in the UI."""
+    """``streams`` with each after the ones of them it depends on: the order the step yields
+    their materializations in (Dagster fails a multi-asset step that yields an asset after one
+    depending on it)."""
     by_path = {s.path: s for s in streams}
     upstream = upstream_streams()
     graph = {path: [u for u in upstream[path] if u in by_path] for path in by_path}

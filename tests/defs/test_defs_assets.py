@@ -63,7 +63,7 @@ def test_all_streams_materialize_with_metadata_and_passing_checks(
         header = "| " + " | ".join(preview_columns(stream(path))) + " |"
         assert values["preview"].startswith(header + "\n"), path
     recorded = [e.asset_key.path[-1] for e in result.get_asset_materialization_events()]
-    for position, path in enumerate(recorded):  # upstream first: nothing looks stale
+    for position, path in enumerate(recorded):  # upstream first, as Dagster requires
         assert set(upstream_streams()[path]) <= set(recorded[:position]), path
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations), [
