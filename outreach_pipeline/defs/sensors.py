@@ -14,9 +14,11 @@ event history lists every incident opened and resolved), and one run of the
 puts the alert in the runs list.
 
 The asset page of ``outreach/grant_health`` leads with its latest materialization and check, so
-whenever the grant's state (``grant_state``) differs from the one last recorded, the sensor also
-launches ``outreach_grant_health``: that run materializes the asset from the token store as it
-is then, and its check fails or passes with it. The cursor keeps the state last recorded.
+whenever the grant's state differs from the one that materialization recorded (its data
+version, see grant_health.py), the sensor also launches ``outreach_grant_health``: that run
+materializes the asset from the token store as it is then, and its check fails or passes with
+it. Comparing with the page itself, not with what the sensor last asked for, also corrects a
+page left stale by anything else (a failed run, an older run finishing late, a reset cursor).
 """
 
 import json
@@ -38,7 +40,8 @@ from outreach_pipeline.defs.grant_health import (
     GRANT_HEALTH_JOB,
     GRANT_HEALTH_KEY,
     grant_health_job,
-    grant_state,
+    shown_state,
+    state_version,
 )
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import SettingsError
@@ -229,13 +232,20 @@ def _run_request(notice: Notice, failures: list[str]) -> dg.RunRequest:
     )
 
 
-def _read_cursor(cursor: str | None) -> tuple[dict[str, dict], dict | None]:
-    """The open incidents and the grant state last recorded. A cursor written before the state
-    was kept is the incidents alone; its state counts as never recorded."""
-    saved = json.loads(cursor) if cursor else {}
-    if "incidents" not in saved:
-        return saved, None
-    return saved["incidents"], saved.get("grant_state")
+def _record_health(instance: dg.DagsterInstance, health: GrantHealth) -> dg.RunRequest | None:
+    """A run materializing ``outreach/grant_health`` when its page shows another state than
+    ``health``. Keyed by the state, the materialization shown and the hour: launched once while
+    queued, retried hourly should it fail."""
+    version = state_version(health)
+    shown_version, shown_id = shown_state(instance)
+    if shown_version == version:
+        return None
+    hour = int(time.time() // HOUR)
+    return dg.RunRequest(
+        run_key=f"grant_health:{version}@{shown_id or 0}:{hour}",
+        job_name=GRANT_HEALTH_JOB,
+        tags={"outreach/kind": "grant_health"},
+    )
 
 
 @dg.sensor(
@@ -249,7 +259,7 @@ def grant_alerts(
 ) -> dg.SensorResult:
     """Alerts once per incident when the Outreach grant needs a person (re-alerts daily)."""
     now = time.time()
-    open_incidents, recorded_state = _read_cursor(context.cursor)
+    open_incidents = json.loads(context.cursor) if context.cursor else {}
     health = outreach.grant_health()
     url = authorize_url(outreach, health) if health.stored or health.needs_reauthorization else None
     current = incidents(health, now, url)
@@ -263,12 +273,10 @@ def grant_alerts(
             context.log.error(f"alert channel failed: {problem}")
         run_requests.append(_run_request(notice, failures))
         observations.append(_observation(notice, health, url))
-    state = grant_state(health)
-    if state != recorded_state:
-        run_requests.append(
-            dg.RunRequest(job_name=GRANT_HEALTH_JOB, tags={"outreach/kind": "grant_health"})
-        )
-    cursor = json.dumps({"incidents": after, "grant_state": state})
+    record = _record_health(context.instance, health)
+    if record is not None:
+        run_requests.append(record)
+    cursor = json.dumps(after)
     if run_requests:
         return dg.SensorResult(run_requests=run_requests, asset_events=observations, cursor=cursor)
     if current:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socketserver
 import threading
@@ -118,11 +119,22 @@ def forget_grant(resources: dict[str, Any]) -> None:
 
 
 def evaluate(
-    resources: dict[str, Any], alerts: AlertsResource, cursor: str | None = None
+    resources: dict[str, Any],
+    alerts: AlertsResource,
+    cursor: str | None = None,
+    instance: dg.DagsterInstance | None = None,
 ) -> dg.SensorResult:
-    with dg.build_sensor_context(
-        cursor=cursor, resources={"outreach": resources["outreach"], "alerts": alerts}
-    ) as context:
+    """One evaluation of the sensor on ``instance`` (default: a new, empty one)."""
+    with contextlib.ExitStack() as stack:
+        if instance is None:
+            instance = stack.enter_context(dg.instance_for_test())
+        context = stack.enter_context(
+            dg.build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                resources={"outreach": resources["outreach"], "alerts": alerts},
+            )
+        )
         result = grant_alerts(context)
     assert isinstance(result, dg.SensorResult)
     return result
@@ -140,22 +152,24 @@ def alert_config(request: dg.RunRequest) -> dict[str, Any]:
     return config["ops"][log_grant_alert.name]["config"]
 
 
-def test_alerts_once_per_incident_then_resolves(resources: dict, webhook: Webhook) -> None:
+def test_alerts_once_per_incident_then_resolves(
+    resources: dict, webhook: Webhook, instance: dg.DagsterInstance
+) -> None:
     alerts = AlertsResource(webhook_url=webhook.url)
     forget_grant(resources)
 
-    first = evaluate(resources, alerts)
-    again = evaluate(resources, alerts, first.cursor)
+    first = sensor_tick(instance, resources, alerts, None)
+    again = sensor_tick(instance, resources, alerts, first.cursor)
     save_grant(resources, "production", age=60)
-    resolved = evaluate(resources, alerts, again.cursor)
-    quiet = evaluate(resources, alerts, resolved.cursor)
+    resolved = sensor_tick(instance, resources, alerts, again.cursor)
+    quiet = sensor_tick(instance, resources, alerts, resolved.cursor)
 
     assert len(webhook.texts()) == 2
     assert "No Outreach grant is stored" in webhook.texts()[0]
     assert "outreach-pipeline auth login" in webhook.texts()[0]
     assert webhook.texts()[1].startswith("Resolved: No Outreach grant")
     assert again.skip_reason is not None and "already alerted" in again.skip_reason.skip_message
-    assert json.loads(resolved.cursor or "")["incidents"] == {}
+    assert json.loads(resolved.cursor or "") == {}
     assert quiet.skip_reason is not None
     assert quiet.skip_reason.skip_message == "the Outreach grant is healthy"
 
@@ -164,7 +178,7 @@ def test_realerts_after_a_day(resources: dict, webhook: Webhook) -> None:
     alerts = AlertsResource(webhook_url=webhook.url)
     forget_grant(resources)
     first = json.loads(evaluate(resources, alerts).cursor or "")
-    first["incidents"]["no_grant"]["at"] -= DAY + 1
+    first["no_grant"]["at"] -= DAY + 1
 
     evaluate(resources, alerts, json.dumps(first))
 
@@ -250,7 +264,7 @@ def test_a_failing_channel_never_stops_the_sensor(resources: dict) -> None:
             (request,) = alert_requests(result)
             (problem,) = alert_config(request)["failed_channels"]
             assert problem.startswith("webhook: ")
-            assert "no_grant" in json.loads(result.cursor or "")["incidents"]
+            assert "no_grant" in json.loads(result.cursor or "")
         assert len(failing.received) == 1
     finally:
         failing.close()
@@ -296,7 +310,7 @@ def sensor_tick(
     instance: dg.DagsterInstance, resources: dict, alerts: AlertsResource, cursor: str | None
 ) -> dg.SensorResult:
     """One sensor tick as the daemon runs it: evaluate, record its events, launch its runs."""
-    result = evaluate(resources, alerts, cursor)
+    result = evaluate(resources, alerts, cursor, instance)
     for event in result.asset_events:
         instance.report_runless_asset_event(event)
     launch(instance, list(result.run_requests or []), resources)
@@ -352,17 +366,29 @@ def test_the_grant_health_page_follows_a_logout_and_a_login(
     assert len(health_runs) == 3
 
 
-def test_a_cursor_from_before_the_grant_state_was_kept_still_works(
-    resources: dict, webhook: Webhook
+def health_requests(result: dg.SensorResult) -> list[dg.RunRequest]:
+    return [r for r in result.run_requests or [] if r.job_name == GRANT_HEALTH_JOB]
+
+
+def test_a_page_left_stale_is_corrected_on_the_next_tick(
+    resources: dict, webhook: Webhook, instance: dg.DagsterInstance, tmp_path: Path
 ) -> None:
+    """The sensor compares the grant with what the page shows, not with what it asked for
+    before: a health run that failed (or never ran) is asked for again, under the same run
+    key while the page is unchanged, so a queued one is not launched twice."""
     alerts = AlertsResource(webhook_url=webhook.url)
-    forget_grant(resources)
-    incidents_only = json.dumps(json.loads(evaluate(resources, alerts).cursor or "")["incidents"])
+    first = sensor_tick(instance, resources, alerts, None)
+    logout(resources, tmp_path)
 
-    again = evaluate(resources, alerts, incidents_only)
+    lost = evaluate(resources, alerts, first.cursor, instance)  # its health run never ran
+    again = evaluate(resources, alerts, lost.cursor, instance)
 
-    assert not alert_requests(again)  # the incident stays alerted once
-    assert [r.job_name for r in again.run_requests or []] == [GRANT_HEALTH_JOB]
+    (asked,) = health_requests(lost)
+    (asked_again,) = health_requests(again)
+    assert asked_again.run_key == asked.run_key
+    launch(instance, [asked_again], resources)
+    assert asset_page(instance)[0]["needs_reauthorization"] is True
+    assert not health_requests(evaluate(resources, alerts, again.cursor, instance))
 
 
 def test_alerts_show_in_the_ui_as_observations_and_one_run_each(
@@ -382,7 +408,7 @@ def test_alerts_show_in_the_ui_as_observations_and_one_run_each(
         for event in tick.asset_events:
             instance.report_runless_asset_event(event)
 
-    assert not quiet.run_requests and not quiet.asset_events
+    assert not alert_requests(quiet) and not quiet.asset_events
     assert [r.run_key for r in alert_requests(opened)] == [
         r.run_key for r in alert_requests(replayed)
     ]
