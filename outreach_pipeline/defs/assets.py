@@ -17,6 +17,7 @@ from duckdb import DuckDBPyConnection
 from outreach_pipeline.auth import ReauthorizationRequired
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.defs.checks import asset_key, check_specs, data_checks, timestamp_column
+from outreach_pipeline.defs.lineage import dependency_order, upstream_streams
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.landing import SCHEMA, columns, table_name
 from outreach_pipeline.settings import SettingsError
@@ -25,7 +26,19 @@ from outreach_pipeline.sync import StreamResult
 GROUP = "outreach"
 DUCKDB_POOL = "duckdb_writer"
 PREVIEW_ROWS = 5
-PREVIEW_COLUMNS = 4
+PREVIEW_COLUMNS = 7
+# What a person recognises a record by, one role per entry, each a list of (column source, API
+# name) candidates in preference order: its name, e-mail (or phone number, web domain), title,
+# stage or state, owner.
+RECOGNISABLE: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("attribute", "name"), ("attribute", "displayName"), ("attribute", "subject"),
+     ("attribute", "symbolicName")),
+    (("attribute", "email"), ("attribute", "emails"), ("attribute", "number"),
+     ("attribute", "domain")),
+    (("attribute", "title"),),
+    (("relationship", "stage"), ("attribute", "state"), ("attribute", "status")),
+    (("relationship", "owner"), ("relationship", "user")),
+)  # fmt: skip
 
 # The nightly sync keeps every stream under a day old: warn when one is 36 hours old,
 # fail after three missed nights.
@@ -46,17 +59,42 @@ class SyncConfig(dg.Config):
     """Also list every id and mark rows deleted in Outreach as deleted."""
 
 
+def column_order(stream: Stream) -> list[str]:
+    """The table's columns as the UI lists them: first the ones a person recognises a record by
+    (its name, e-mail, title, stage or state, owner, when it last changed), then ``id`` and the
+    others in catalog order."""
+    data = columns(stream)
+    recognisable = []
+    for candidates in RECOGNISABLE:
+        found = next(
+            (c.name for want in candidates for c in data if (c.source, c.api_name) == want), None
+        )
+        if found is not None:
+            recognisable.append(found)
+    newest = timestamp_column(stream)
+    if newest is not None:
+        recognisable.append(newest)
+    return list(dict.fromkeys([*recognisable, "id", *(c.name for c in data)]))
+
+
+def preview_columns(stream: Stream) -> list[str]:
+    return column_order(stream)[:PREVIEW_COLUMNS]
+
+
 def table_schema(stream: Stream) -> dg.TableSchema:
-    data = [
-        dg.TableColumn(c.name, c.sql_type, description=f"{c.source} {c.api_name}")
-        for c in columns(stream)
-    ]
+    """The table's columns, in ``column_order``, then the bookkeeping ones."""
+    by_name = {
+        "id": dg.TableColumn(
+            "id", "BIGINT", constraints=dg.TableColumnConstraints(nullable=False, unique=True)
+        ),
+        **{
+            c.name: dg.TableColumn(c.name, c.sql_type, description=f"{c.source} {c.api_name}")
+            for c in columns(stream)
+        },
+    }
     return dg.TableSchema(
         columns=[
-            dg.TableColumn(
-                "id", "BIGINT", constraints=dg.TableColumnConstraints(nullable=False, unique=True)
-            ),
-            *data,
+            *(by_name[name] for name in column_order(stream)),
             dg.TableColumn("_extra", "JSON", description="attributes the catalog does not know"),
             dg.TableColumn("_synced_at", "TIMESTAMP", description="when the row was written"),
             dg.TableColumn("_deleted_at", "TIMESTAMP", description="set by the delete sweep"),
@@ -70,6 +108,7 @@ def stream_spec(stream: Stream) -> dg.AssetSpec:
         group_name=GROUP,
         kinds={"outreach", "duckdb"},
         description=stream.summary,
+        deps=[asset_key(catalog()[path]) for path in upstream_streams()[stream.path]],
         freshness_policy=FRESHNESS,
         metadata={
             "outreach/scope": stream.scope,
@@ -86,10 +125,8 @@ STREAMS = catalog()
 
 def markdown_preview(con: DuckDBPyConnection, stream: Stream) -> str:
     """The newest rows, a few columns wide, as a markdown table."""
-    names = ["id", *(c.name for c in columns(stream)[:PREVIEW_COLUMNS])]
+    names = preview_columns(stream)
     newest = timestamp_column(stream)
-    if newest and newest not in names:
-        names.append(newest)
     order = f'"{newest}" DESC NULLS LAST, id DESC' if newest else "_synced_at DESC, id DESC"
     quoted = ", ".join(f'"{n}"' for n in names)
     rows = con.execute(
@@ -165,8 +202,10 @@ def outreach_streams(
     started_at = datetime.now(UTC).replace(tzinfo=None)
     results = _sync(outreach, streams, duckdb.database, config.full_refresh, config.sweep_deletes)
     checks = set(context.selected_asset_check_keys)
+    by_path = dict(zip((s.path for s in streams), results, strict=True))
     with duckdb.get_connection() as con:
-        for stream, result in zip(streams, results, strict=True):
+        for stream in dependency_order(streams):
+            result = by_path[stream.path]
             if not result.ok:
                 continue
             yield dg.MaterializeResult(

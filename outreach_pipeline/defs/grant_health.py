@@ -3,11 +3,21 @@
 Materializing it spends no token: it reads who authorized, the scopes, the expiries and
 whether a person has to log in again. Its check fails while the grant needs reauthorization
 and warns when an expiry is near.
+
+The asset page shows its latest materialization and check first, so they must follow the grant:
+each materialization's data version is ``state_version`` of the health it recorded, and the
+alert sensor (sensors.py) launches ``outreach_grant_health`` whenever the grant's current
+``state_version`` differs from the one shown (after a logout, a refused refresh, a new login,
+an expiry coming near), not only the nightly job.
 """
 
+import hashlib
+import json
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import dagster as dg
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from outreach_pipeline.auth import GrantHealth
 from outreach_pipeline.auth.errors import LOGIN_HINT
@@ -16,6 +26,32 @@ from outreach_pipeline.defs.resources import OutreachResource
 
 GRANT_HEALTH_KEY = dg.AssetKey(["outreach", "grant_health"])
 GRANT_USABLE = "grant_usable"
+GRANT_HEALTH_JOB = "outreach_grant_health"
+
+grant_health_job = dg.define_asset_job(
+    GRANT_HEALTH_JOB,
+    selection=dg.AssetSelection.assets(GRANT_HEALTH_KEY),
+    description="Record the grant's health on outreach/grant_health; launched by "
+    "outreach_grant_alerts whenever it changes.",
+    tags={"outreach/kind": "grant_health"},
+)
+
+
+def state_version(health: GrantHealth) -> str:
+    """A digest of what the asset page shows of ``health``, leaving out what only the clock
+    moves (the warnings' "in 11h"): the asset's data version."""
+    state = {**asdict(health), "warnings": len(health.warnings)}
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def shown_state(instance: dg.DagsterInstance) -> tuple[str | None, int | None]:
+    """The state version and storage id of the materialization the asset page shows (the
+    latest); Nones before the first."""
+    records = instance.fetch_materializations(GRANT_HEALTH_KEY, limit=1).records
+    if not records:
+        return None, None
+    tags = records[0].asset_materialization.tags if records[0].asset_materialization else {}
+    return (tags or {}).get(DATA_VERSION_TAG), records[0].storage_id
 
 
 def _when(epoch: float | None) -> dg.MetadataValue:
@@ -70,4 +106,5 @@ def grant_health(outreach: OutreachResource) -> dg.MaterializeResult:
             "checked_at": dg.MetadataValue.timestamp(datetime.now(UTC)),
         },
         check_results=[grant_usable(health)],
+        data_version=dg.DataVersion(state_version(health)),
     )

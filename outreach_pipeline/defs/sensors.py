@@ -12,6 +12,13 @@ UI three ways: the sensor tick's log, an ``AssetObservation`` on ``outreach/gran
 event history lists every incident opened and resolved), and one run of the
 ``outreach_grant_alert`` job per notice (keyed by ``run_key``, so never launched twice), which
 puts the alert in the runs list.
+
+The asset page of ``outreach/grant_health`` leads with its latest materialization and check, so
+whenever the grant's state differs from the one that materialization recorded (its data
+version, see grant_health.py), the sensor also launches ``outreach_grant_health``: that run
+materializes the asset from the token store as it is then, and its check fails or passes with
+it. Comparing with the page itself, not with what the sensor last asked for, also corrects a
+page left stale by anything else (a failed run, an older run finishing late, a reset cursor).
 """
 
 import json
@@ -29,7 +36,13 @@ from outreach_pipeline.auth.health import duration
 from outreach_pipeline.auth.login import new_state
 from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.defs.alerts import AlertsResource
-from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
+from outreach_pipeline.defs.grant_health import (
+    GRANT_HEALTH_JOB,
+    GRANT_HEALTH_KEY,
+    grant_health_job,
+    shown_state,
+    state_version,
+)
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import SettingsError
 
@@ -219,11 +232,27 @@ def _run_request(notice: Notice, failures: list[str]) -> dg.RunRequest:
     )
 
 
+def _record_health(instance: dg.DagsterInstance, health: GrantHealth) -> dg.RunRequest | None:
+    """A run materializing ``outreach/grant_health`` when its page shows another state than
+    ``health``. Keyed by the state, the materialization shown and the hour: launched once while
+    queued, retried hourly should it fail."""
+    version = state_version(health)
+    shown_version, shown_id = shown_state(instance)
+    if shown_version == version:
+        return None
+    hour = int(time.time() // HOUR)
+    return dg.RunRequest(
+        run_key=f"grant_health:{version}@{shown_id or 0}:{hour}",
+        job_name=GRANT_HEALTH_JOB,
+        tags={"outreach/kind": "grant_health"},
+    )
+
+
 @dg.sensor(
     name="outreach_grant_alerts",
     minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    job=grant_alert_job,
+    jobs=[grant_alert_job, grant_health_job],
 )
 def grant_alerts(
     context: dg.SensorEvaluationContext, outreach: OutreachResource, alerts: AlertsResource
@@ -244,12 +273,14 @@ def grant_alerts(
             context.log.error(f"alert channel failed: {problem}")
         run_requests.append(_run_request(notice, failures))
         observations.append(_observation(notice, health, url))
-    if sent:
-        return dg.SensorResult(
-            run_requests=run_requests, asset_events=observations, cursor=json.dumps(after)
-        )
+    record = _record_health(context.instance, health)
+    if record is not None:
+        run_requests.append(record)
+    cursor = json.dumps(after)
+    if run_requests:
+        return dg.SensorResult(run_requests=run_requests, asset_events=observations, cursor=cursor)
     if current:
         summary = f"already alerted: {', '.join(i.key for i in current)}"
     else:
         summary = "the Outreach grant is healthy"
-    return dg.SensorResult(skip_reason=summary, cursor=json.dumps(after))
+    return dg.SensorResult(skip_reason=summary, cursor=cursor)

@@ -49,7 +49,7 @@ def db_path(resources: dict[str, Any]) -> Path:
 
 @pytest.fixture
 def dagster_dev(tmp_path: Path) -> Iterator[tuple[DagsterDev, EmulatorProcess]]:
-    """``dagster dev`` and an emulator process (seed 7, 200 prospects), a grant stored."""
+    """``dg dev`` and an emulator process (seed 7, 200 prospects), a grant stored."""
     emulator = EmulatorProcess("--port", "0", "--seed", "7", "--scale", "200")
     dev = None
     try:

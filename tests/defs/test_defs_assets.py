@@ -10,8 +10,9 @@ import duckdb
 import pytest
 
 from outreach_pipeline.catalog import catalog, stream
-from outreach_pipeline.defs.assets import SyncConfig, outreach_streams
+from outreach_pipeline.defs.assets import SyncConfig, outreach_streams, preview_columns
 from outreach_pipeline.defs.checks import asset_key
+from outreach_pipeline.defs.lineage import upstream_streams
 from outreach_pipeline.emulator import Emulator
 from tests.defs.conftest import emulator_resources
 
@@ -59,7 +60,11 @@ def test_all_streams_materialize_with_metadata_and_passing_checks(
         expected = len(emulator.data.records(path))
         assert values["dagster/row_count"] == expected == values["records_inserted"], path
         assert values["requests"] >= values["pages"] >= 1
-        assert values["preview"].startswith("| id |")
+        header = "| " + " | ".join(preview_columns(stream(path))) + " |"
+        assert values["preview"].startswith(header + "\n"), path
+    recorded = [e.asset_key.path[-1] for e in result.get_asset_materialization_events()]
+    for position, path in enumerate(recorded):  # upstream first, as Dagster requires
+        assert set(upstream_streams()[path]) <= set(recorded[:position]), path
     evaluations = result.get_asset_check_evaluations()
     assert evaluations and all(e.passed for e in evaluations), [
         (e.asset_key, e.check_name, e.metadata) for e in evaluations if not e.passed

@@ -12,7 +12,7 @@ import yaml
 
 from outreach_pipeline.catalog import catalog, stream
 from outreach_pipeline.definitions import defs
-from outreach_pipeline.defs.assets import DUCKDB_POOL, GROUP, outreach_streams
+from outreach_pipeline.defs.assets import DUCKDB_POOL, GROUP, column_order, outreach_streams
 from outreach_pipeline.defs.checks import IDS_UNIQUE, NO_FUTURE_ROWS, RELATIONSHIPS_FOUND
 from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
 from outreach_pipeline.defs.resources import outreach_from_env
@@ -39,7 +39,9 @@ def test_one_asset_per_stream_with_catalog_metadata() -> None:
         assert spec.metadata["outreach/scope"] == entry.scope
         assert spec.metadata["dagster/table_name"] == f"outreach.{entry.table}"
         schema = spec.metadata["dagster/column_schema"]
-        assert [c.name for c in schema.columns][:1] == ["id"]
+        names = [c.name for c in schema.columns]
+        assert names[: len(column_order(entry))] == column_order(entry)
+        assert "id" in names and names[-3:] == ["_extra", "_synced_at", "_deleted_at"]
         assert spec.freshness_policy is not None
         assert spec.freshness_policy.warn_window.to_timedelta() == timedelta(hours=36)
     assert outreach_streams.op.pool == DUCKDB_POOL

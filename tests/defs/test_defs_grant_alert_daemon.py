@@ -1,6 +1,7 @@
-"""The alert sensor under the real daemon (``dagster dev``): with no grant stored, its first
-tick posts one alert, launches one ``outreach_grant_alert`` run and records the incident on
-``outreach/grant_health``. Slow (``dagster dev`` takes ~20 s to start): ``pytest -m slow``."""
+"""The alert sensor under the real daemon (``dg dev``): with no grant stored, its first
+tick posts one alert, launches one ``outreach_grant_alert`` run, records the incident on
+``outreach/grant_health`` and has the asset rematerialized, so its page leads with the grant
+needing a person and a failed check. Slow (``dg dev`` takes ~20 s to start): ``pytest -m slow``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from outreach_pipeline.defs.grant_health import GRANT_HEALTH_JOB
 from outreach_pipeline.defs.sensors import ALERT_JOB
 from tests.defs.test_defs_sensors import Webhook
 from tests.defs.ui_support import DagsterDev, pipeline_env
@@ -34,6 +36,26 @@ OBSERVATIONS = """
 }"""
 
 
+HEALTH = """
+{
+  assetOrError(assetKey: {path: ["outreach", "grant_health"]}) {
+    ... on Asset {
+      assetMaterializations(limit: 1) {
+        metadataEntries { label ... on BoolMetadataEntry { boolValue } }
+      }
+    }
+  }
+  assetCheckExecutions(
+    assetKey: {path: ["outreach", "grant_health"]}, checkName: "grant_usable", limit: 1
+  ) { status }
+}"""
+
+
+def finished(dev: DagsterDev, job: str) -> list[dict]:
+    runs = dev.graphql(RUNS, job=job)["runsOrError"]["results"]
+    return runs if runs and runs[0]["status"] in ("SUCCESS", "FAILURE") else []
+
+
 @pytest.mark.slow
 def test_the_daemon_launches_one_alert_run_and_records_the_incident(tmp_path: Path) -> None:
     emulator = EmulatorProcess("--port", "0", "--seed", "7", "--scale", "50")
@@ -47,12 +69,13 @@ def test_the_daemon_launches_one_alert_run_and_records_the_incident(tmp_path: Pa
         dev.wait_ready()
         deadline = time.monotonic() + 120
         runs: list[dict] = []
-        while time.monotonic() < deadline:
-            runs = dev.graphql(RUNS, job=ALERT_JOB)["runsOrError"]["results"]
-            if runs and runs[0]["status"] in ("SUCCESS", "FAILURE"):
-                break
+        health_runs: list[dict] = []
+        while time.monotonic() < deadline and not (runs and health_runs):
+            runs = finished(dev, ALERT_JOB)
+            health_runs = finished(dev, GRANT_HEALTH_JOB)
             time.sleep(1)
         observations = dev.graphql(OBSERVATIONS)["assetOrError"]["assetObservations"]
+        health = dev.graphql(HEALTH)
     finally:
         if dev is not None:
             dev.stop()
@@ -70,3 +93,10 @@ def test_the_daemon_launches_one_alert_run_and_records_the_incident(tmp_path: Pa
     assert entries["state"] == "open"
     (text,) = webhook.texts()
     assert "outreach-pipeline auth login" in text
+    (health_run,) = health_runs
+    assert health_run["status"] == "SUCCESS"
+    (materialization,) = health["assetOrError"]["assetMaterializations"]
+    entries = {e["label"]: e.get("boolValue") for e in materialization["metadataEntries"]}
+    assert entries["needs_reauthorization"] is True
+    (check,) = health["assetCheckExecutions"]
+    assert check["status"] == "FAILED"

@@ -24,12 +24,12 @@ from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.commands.demo import play_browser
 from outreach_pipeline.defs.alerts import AlertsResource
 from outreach_pipeline.defs.assets import outreach_streams
-from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
+from outreach_pipeline.defs.grant_health import GRANT_HEALTH_JOB, GRANT_HEALTH_KEY
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alerts
 from outreach_pipeline.emulator import Emulator
 from tests.auth.auth_support import free_port, store_issued_grant
-from tests.defs.test_defs_sensors import Webhook, launch
+from tests.defs.test_defs_sensors import Webhook, alert_requests, launch
 
 
 class Sensor:
@@ -50,7 +50,7 @@ class Sensor:
             result = grant_alerts(context)
         assert isinstance(result, dg.SensorResult)
         self.cursor = result.cursor
-        launch(self.instance, list(result.run_requests or []))
+        launch(self.instance, list(result.run_requests or []), self.resources)
         for event in result.asset_events:
             self.instance.report_runless_asset_event(event)
         return result
@@ -131,9 +131,10 @@ def test_revoked_grant_alert_login_resolved_sync(
     assert not events_of(failed, dg.DagsterEventType.STEP_UP_FOR_RETRY)
     assert failed_in < 15, failed_in  # a retry would first wait 30 s
 
-    # Exactly one alert, then exactly one resolved notice.
-    assert healthy.skip_reason is not None
-    assert healthy.skip_reason.skip_message == "the Outreach grant is healthy"
+    # Exactly one alert, then exactly one resolved notice; the first tick only records the
+    # grant's state on outreach/grant_health.
+    assert not alert_requests(healthy)
+    assert [r.job_name for r in healthy.run_requests or []] == [GRANT_HEALTH_JOB]
     assert quiet_tick.skip_reason is not None and after_tick.skip_reason is not None
     alert, notice = webhook.texts()
     assert notice.startswith("Resolved: The Outreach grant needs reauthorization")
@@ -167,6 +168,6 @@ def test_revoked_grant_alert_login_resolved_sync(
     assert grant.reauthorization is None
     stored = open_token_store(settings).load()
     assert stored is not None and stored.reauthorization is None
-    assert resolved_tick.run_requests and len(resolved_tick.run_requests) == 1
+    assert len(alert_requests(resolved_tick)) == 1
     assert recovered.success
     assert len(recovered.get_asset_materialization_events()) == len(streams)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socketserver
 import threading
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -21,10 +23,17 @@ from outreach_pipeline.auth.grant import Grant, TokenResponse
 from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.defs.alerts import AlertsResource
-from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
+from outreach_pipeline.defs.grant_health import (
+    GRANT_HEALTH_JOB,
+    GRANT_HEALTH_KEY,
+    GRANT_USABLE,
+    grant_health,
+    grant_health_job,
+)
 from outreach_pipeline.defs.schedules import build_schedules
 from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alert_job, grant_alerts, log_grant_alert
 from outreach_pipeline.settings import CredentialKind, Secret
+from tests.defs.ui_support import auth_logout
 
 DAY = 24 * 3600
 
@@ -110,14 +119,30 @@ def forget_grant(resources: dict[str, Any]) -> None:
 
 
 def evaluate(
-    resources: dict[str, Any], alerts: AlertsResource, cursor: str | None = None
+    resources: dict[str, Any],
+    alerts: AlertsResource,
+    cursor: str | None = None,
+    instance: dg.DagsterInstance | None = None,
 ) -> dg.SensorResult:
-    with dg.build_sensor_context(
-        cursor=cursor, resources={"outreach": resources["outreach"], "alerts": alerts}
-    ) as context:
+    """One evaluation of the sensor on ``instance`` (default: a new, empty one)."""
+    with contextlib.ExitStack() as stack:
+        if instance is None:
+            instance = stack.enter_context(dg.instance_for_test())
+        context = stack.enter_context(
+            dg.build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                resources={"outreach": resources["outreach"], "alerts": alerts},
+            )
+        )
         result = grant_alerts(context)
     assert isinstance(result, dg.SensorResult)
     return result
+
+
+def alert_requests(result: dg.SensorResult) -> list[dg.RunRequest]:
+    """The ``outreach_grant_alert`` runs the tick asked for (not the grant health record)."""
+    return [r for r in result.run_requests or [] if r.job_name == ALERT_JOB]
 
 
 def alert_config(request: dg.RunRequest) -> dict[str, Any]:
@@ -127,15 +152,17 @@ def alert_config(request: dg.RunRequest) -> dict[str, Any]:
     return config["ops"][log_grant_alert.name]["config"]
 
 
-def test_alerts_once_per_incident_then_resolves(resources: dict, webhook: Webhook) -> None:
+def test_alerts_once_per_incident_then_resolves(
+    resources: dict, webhook: Webhook, instance: dg.DagsterInstance
+) -> None:
     alerts = AlertsResource(webhook_url=webhook.url)
     forget_grant(resources)
 
-    first = evaluate(resources, alerts)
-    again = evaluate(resources, alerts, first.cursor)
+    first = sensor_tick(instance, resources, alerts, None)
+    again = sensor_tick(instance, resources, alerts, first.cursor)
     save_grant(resources, "production", age=60)
-    resolved = evaluate(resources, alerts, again.cursor)
-    quiet = evaluate(resources, alerts, resolved.cursor)
+    resolved = sensor_tick(instance, resources, alerts, again.cursor)
+    quiet = sensor_tick(instance, resources, alerts, resolved.cursor)
 
     assert len(webhook.texts()) == 2
     assert "No Outreach grant is stored" in webhook.texts()[0]
@@ -221,7 +248,7 @@ def test_alerts_go_by_mail_when_smtp_is_configured(resources: dict, webhook: Web
     assert "To: ops@example.com" in message
     assert "No Outreach grant is stored" in message
     assert len(webhook.texts()) == 1
-    (request,) = result.run_requests or []
+    (request,) = alert_requests(result)
     assert alert_config(request)["failed_channels"] == []
 
 
@@ -234,7 +261,7 @@ def test_a_failing_channel_never_stops_the_sensor(resources: dict) -> None:
 
         for alerts in (unreachable, erroring):
             result = evaluate(resources, alerts)
-            (request,) = result.run_requests or []
+            (request,) = alert_requests(result)
             (problem,) = alert_config(request)["failed_channels"]
             assert problem.startswith("webhook: ")
             assert "no_grant" in json.loads(result.cursor or "")
@@ -260,17 +287,108 @@ def test_schedules_skip_while_the_grant_needs_reauthorization(resources: dict) -
         assert "outreach-pipeline auth login" in str(skipped.skip_message)
 
 
-def launch(instance: dg.DagsterInstance, requests: list[dg.RunRequest]) -> None:
-    """Launch the requested alert runs as the sensor daemon does: a run key launches once."""
-    job = dg.Definitions(jobs=[grant_alert_job]).resolve_job_def(ALERT_JOB)
+def launch(instance: dg.DagsterInstance, requests: list[dg.RunRequest], resources: dict) -> None:
+    """Launch the requested runs as the sensor daemon does: a run key launches once."""
+    jobs = dg.Definitions(
+        assets=[grant_health],
+        jobs=[grant_alert_job, grant_health_job],
+        resources={"outreach": resources["outreach"]},
+    )
     for request in requests:
-        launched = instance.get_runs(dg.RunsFilter(tags={RUN_KEY_TAG: request.run_key or ""}))
-        if launched:
-            continue
+        tags = dict(request.tags)
+        if request.run_key is not None:
+            if instance.get_runs(dg.RunsFilter(tags={RUN_KEY_TAG: request.run_key})):
+                continue
+            tags[RUN_KEY_TAG] = request.run_key
+        job = jobs.resolve_job_def(request.job_name or "")
         config = request.run_config
         assert isinstance(config, dict)
-        tags = {**request.tags, RUN_KEY_TAG: request.run_key or ""}
         assert job.execute_in_process(run_config=config, instance=instance, tags=tags).success
+
+
+def sensor_tick(
+    instance: dg.DagsterInstance, resources: dict, alerts: AlertsResource, cursor: str | None
+) -> dg.SensorResult:
+    """One sensor tick as the daemon runs it: evaluate, record its events, launch its runs."""
+    result = evaluate(resources, alerts, cursor, instance)
+    for event in result.asset_events:
+        instance.report_runless_asset_event(event)
+    launch(instance, list(result.run_requests or []), resources)
+    return result
+
+
+def logout(resources: dict, workdir: Path) -> None:
+    outreach = resources["outreach"]
+    env = {
+        "OUTREACH_CLIENT_ID": outreach.client_id,
+        "OUTREACH_CLIENT_SECRET": outreach.client_secret,
+        "OUTREACH_TOKEN_STORE": outreach.token_store_path,
+    }
+    auth_logout(env, workdir)
+
+
+def asset_page(instance: dg.DagsterInstance) -> tuple[dict[str, Any], bool]:
+    """What the grant_health asset page leads with: its latest materialization's metadata and
+    whether its check's latest execution passed."""
+    (latest,) = instance.fetch_materializations(GRANT_HEALTH_KEY, limit=1).records
+    metadata = {k: v.value for k, v in latest.asset_materialization.metadata.items()}
+    check_key = dg.AssetCheckKey(GRANT_HEALTH_KEY, GRANT_USABLE)
+    (execution,) = instance.event_log_storage.get_asset_check_execution_history(check_key, 1)
+    return metadata, execution.status.value == "SUCCEEDED"
+
+
+def test_the_grant_health_page_follows_a_logout_and_a_login(
+    resources: dict, webhook: Webhook, instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    """After ``auth logout`` and one tick the asset page says the grant needs a person; after
+    a new login and one tick, that it is usable again. Unchanged, a tick records nothing."""
+    alerts = AlertsResource(webhook_url=webhook.url)
+    first = sensor_tick(instance, resources, alerts, None)
+    metadata, passed = asset_page(instance)
+    assert metadata["needs_reauthorization"] is False
+    assert passed
+
+    logout(resources, tmp_path)
+    after_logout = sensor_tick(instance, resources, alerts, first.cursor)
+    metadata, passed = asset_page(instance)
+    assert metadata["needs_reauthorization"] is True
+    assert metadata["reason"] == "no grant is stored"
+    assert not passed
+    still = sensor_tick(instance, resources, alerts, after_logout.cursor)
+    assert not still.run_requests  # nothing changed: nothing recorded again
+
+    save_grant(resources, "production", age=60)
+    sensor_tick(instance, resources, alerts, still.cursor)
+    metadata, passed = asset_page(instance)
+    assert metadata["needs_reauthorization"] is False
+    assert passed
+    health_runs = instance.get_runs(dg.RunsFilter(job_name=GRANT_HEALTH_JOB))
+    assert len(health_runs) == 3
+
+
+def health_requests(result: dg.SensorResult) -> list[dg.RunRequest]:
+    return [r for r in result.run_requests or [] if r.job_name == GRANT_HEALTH_JOB]
+
+
+def test_a_page_left_stale_is_corrected_on_the_next_tick(
+    resources: dict, webhook: Webhook, instance: dg.DagsterInstance, tmp_path: Path
+) -> None:
+    """The sensor compares the grant with what the page shows, not with what it asked for
+    before: a health run that failed (or never ran) is asked for again, under the same run
+    key while the page is unchanged, so a queued one is not launched twice."""
+    alerts = AlertsResource(webhook_url=webhook.url)
+    first = sensor_tick(instance, resources, alerts, None)
+    logout(resources, tmp_path)
+
+    lost = evaluate(resources, alerts, first.cursor, instance)  # its health run never ran
+    again = evaluate(resources, alerts, lost.cursor, instance)
+
+    (asked,) = health_requests(lost)
+    (asked_again,) = health_requests(again)
+    assert asked_again.run_key == asked.run_key
+    launch(instance, [asked_again], resources)
+    assert asset_page(instance)[0]["needs_reauthorization"] is True
+    assert not health_requests(evaluate(resources, alerts, again.cursor, instance))
 
 
 def test_alerts_show_in_the_ui_as_observations_and_one_run_each(
@@ -286,13 +404,13 @@ def test_alerts_show_in_the_ui_as_observations_and_one_run_each(
     resolved = evaluate(resources, alerts, quiet.cursor)
     ticks = [opened, replayed, quiet, resolved]
     for tick in ticks:
-        launch(instance, list(tick.run_requests or []))
+        launch(instance, list(tick.run_requests or []), resources)
         for event in tick.asset_events:
             instance.report_runless_asset_event(event)
 
-    assert not quiet.run_requests and not quiet.asset_events
-    assert [r.run_key for r in opened.run_requests or []] == [
-        r.run_key for r in replayed.run_requests or []
+    assert not alert_requests(quiet) and not quiet.asset_events
+    assert [r.run_key for r in alert_requests(opened)] == [
+        r.run_key for r in alert_requests(replayed)
     ]
     runs = instance.get_runs(dg.RunsFilter(job_name=ALERT_JOB))
     assert len(runs) == 2  # the replayed tick's run key was launched already
@@ -366,7 +484,7 @@ def test_alerts_go_to_slack(resources: dict) -> None:
     assert authorization == "Bearer xoxb-test"
     assert body["channel"] == "#data-ops"
     assert body["text"].startswith("No Outreach grant is stored")
-    (request,) = result.run_requests or []
+    (request,) = alert_requests(result)
     assert alert_config(request)["failed_channels"] == []
 
 
@@ -381,7 +499,7 @@ def test_a_slack_refusal_is_reported_not_raised(resources: dict) -> None:
     finally:
         slack.close()
 
-    (request,) = result.run_requests or []
+    (request,) = alert_requests(result)
     (problem,) = alert_config(request)["failed_channels"]
     assert problem.startswith("slack: SlackApiError") and "channel_not_found" in problem
     assert "xoxb-test" not in problem

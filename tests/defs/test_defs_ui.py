@@ -1,8 +1,10 @@
-"""End to end: ``dagster dev`` (webserver, daemon, code server) against an emulator process,
+"""End to end: ``dg dev`` (webserver, daemon, code server) against an emulator process,
 every asset materialized through GraphQL, metadata and check results read back through it."""
 
 from __future__ import annotations
 
+from outreach_pipeline.catalog import stream
+from outreach_pipeline.defs.assets import preview_columns
 from tests.defs.ui_support import DagsterDev
 from tests.sync.processes import EmulatorProcess
 
@@ -42,7 +44,8 @@ def test_materialize_everything_through_graphql(
         (materialization,) = asset["assetMaterializations"]
         entries = {e["label"]: e for e in materialization["metadataEntries"]}
         assert entries["dagster/row_count"]["intValue"] == len(emulator.records(path))
-        assert entries["preview"]["mdStr"].startswith("| id |")
+        header = "| " + " | ".join(preview_columns(stream(path))) + " |"
+        assert entries["preview"]["mdStr"].startswith(header)
         (check,) = dev.graphql(CHECK, key=key, name="ids_unique")["assetCheckExecutions"]
         assert check["status"] == "SUCCEEDED"
         assert check["evaluation"]["success"] is True

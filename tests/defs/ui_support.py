@@ -1,8 +1,9 @@
-"""``dagster dev`` on the repo's workspace against an emulator in another process.
+"""``dg dev`` on the repo's workspace against an emulator in another process.
 
-``DagsterDev`` starts webserver, daemon and code server in their own process group (on a free
-loopback port, with a temporary ``DAGSTER_HOME`` holding the repo's ``dagster.yaml`` minus its
-storage paths) and stops them all with one SIGTERM to the group.
+``DagsterDev`` starts webserver, daemon and code server as the README does (``dg dev -w
+workspace.yaml``) in their own process group (on a free loopback port, with a temporary
+``DAGSTER_HOME`` holding the repo's ``dagster.yaml`` minus its storage paths) and stops them all
+with one SIGTERM to the group.
 """
 
 from __future__ import annotations
@@ -62,13 +63,22 @@ def pipeline_env(emulator: EmulatorProcess, workdir: Path) -> dict[str, str]:
     return env
 
 
+def auth_logout(env: dict[str, str], workdir: Path) -> None:
+    """``outreach-pipeline auth logout``, the command itself, with the ``OUTREACH_*`` ``env``."""
+    command = [str(Path(sys.executable).parent / "outreach-pipeline"), "auth", "logout"]
+    done = subprocess.run(
+        command, cwd=workdir, env={**os.environ, **env}, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "Forgot the grant" in done.stdout, done.stderr
+
+
 def instance_home(workdir: Path) -> Path:
     """A DAGSTER_HOME with the repo's instance settings, storage left under the home itself."""
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     for key in ("storage", "local_artifact_storage", "compute_logs"):
         config.pop(key, None)
     home = workdir / "dagster_home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     return home
 
@@ -94,18 +104,22 @@ ALL_ASSETS = [
 ]
 
 
+DG = str(Path(sys.executable).parent / "dg")
+
+
 class DagsterDev:
-    """``dagster dev -w workspace.yaml`` with ``env`` on a free loopback port."""
+    """``dg dev -w workspace.yaml`` with ``env`` on a free loopback port."""
 
     def __init__(self, env: dict[str, str], workdir: Path) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "dagster-dev.log"
+        self.home = instance_home(workdir)
         command = [
-            sys.executable, "-m", "dagster", "dev",
-            "-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(self.port),
+            DG, "dev", "-w", str(ROOT / "workspace.yaml"),
+            "-h", "127.0.0.1", "-p", str(self.port),
         ]  # fmt: skip
-        full_env = {**os.environ, **env, "DAGSTER_HOME": str(instance_home(workdir))}
+        full_env = {**os.environ, **env, "DAGSTER_HOME": str(self.home)}
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 command,
@@ -127,7 +141,7 @@ class DagsterDev:
             except httpx.TransportError:
                 pass
             time.sleep(0.5)
-        raise AssertionError(f"dagster dev not ready in {timeout} s:\n{self.log.read_text()}")
+        raise AssertionError(f"dg dev not ready in {timeout} s:\n{self.log.read_text()}")
 
     def _location_loaded(self) -> bool:
         data = self.graphql(
