@@ -21,7 +21,7 @@ def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-@pytest.mark.parametrize("loose", [0o644, 0o640, 0o666, 0o604])
+@pytest.mark.parametrize("loose", [0o644, 0o640, 0o666, 0o604], ids=oct)
 def test_a_store_open_to_others_is_made_private_with_a_warning(
     loose: int, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -9,9 +9,15 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
+import httpx
 import pytest
 
+from outreach_pipeline.auth.errors import UnexpectedAuthFailure
+from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
+from outreach_pipeline.auth.tokens import Renewal
+from outreach_pipeline.settings import Secret
 from tests.hostile.oauth_support import (
     REFRESH_TOKEN,
     cli,
@@ -192,3 +198,27 @@ def test_a_token_endpoint_failing_mid_sync_is_one_line(tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "without a JSON token (text/html)" in lines[0], result.stderr
     assert store_document(env) == before
+
+
+class _BrokenTokens:
+    """A token source failing in a way nobody planned for, its message holding a token."""
+
+    def current(self) -> Secret:
+        raise KeyError(f"access_token={REFRESH_TOKEN}")
+
+    def renew(self, rejected: Secret, force: bool) -> Renewal:
+        raise AssertionError("not reached")
+
+    def refused_after_renewal(self) -> NoReturn:
+        raise AssertionError("not reached")
+
+
+def test_an_unplanned_failure_of_the_token_source_is_an_auth_error() -> None:
+    with HostileServer(lambda s: Reply(200, b"{}")) as server:
+        client = httpx.Client(auth=BearerTokenAuth(_BrokenTokens()))
+        with client, pytest.raises(UnexpectedAuthFailure) as raised:
+            client.get(server.url)
+        assert not server.seen
+    message = str(raised.value)
+    assert "failed unexpectedly (KeyError" in message and REFRESH_TOKEN not in message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
