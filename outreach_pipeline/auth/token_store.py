@@ -108,10 +108,7 @@ class FileTokenStore:
         except FileNotFoundError:
             return None
         except OSError as error:
-            raise TokenStoreError(
-                f"cannot read the token store {self.path} ({error.strerror}); make it readable "
-                "by this user or point OUTREACH_TOKEN_STORE elsewhere"
-            ) from None
+            raise self._unreadable(error) from None
         try:
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):
                 raise TokenStoreError(
@@ -121,8 +118,16 @@ class FileTokenStore:
             keep_private(self.path, descriptor)
             with os.fdopen(descriptor, "rb", closefd=False) as handle:
                 return handle.read()
+        except OSError as error:
+            raise self._unreadable(error) from None
         finally:
             os.close(descriptor)
+
+    def _unreadable(self, error: OSError) -> TokenStoreError:
+        return TokenStoreError(
+            f"cannot read the token store {self.path} ({error.strerror}); make it readable "
+            "by this user or point OUTREACH_TOKEN_STORE elsewhere"
+        )
 
     def _decrypted(self, envelope: dict[str, Any]) -> dict[str, Any]:
         if self._cipher is None:
