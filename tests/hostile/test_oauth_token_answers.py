@@ -4,6 +4,7 @@ costs the stored grant. Driven by a hostile token endpoint, not the emulator."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -242,3 +243,42 @@ def test_a_denied_consent_is_reported_without_the_servers_markup(tmp_path: Path)
             login(settings_for(env), None, ["prospects.read"], shown.append, None, Denied(shown))
     message = str(raised.value)
     assert "access_denied" in message and "\x1b" not in message and "\n" not in message
+
+
+def _jwt(claims: dict[str, Any]) -> str:
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return f"{part(b'{}')}.{part(json.dumps(claims).encode())}.{part(b'signature')}"
+
+
+IDENTITIES: dict[str, tuple[dict[str, Any], Any, tuple[int | None, str | None]]] = {
+    "attributes that are a list": ({"sub": "7"}, ["x"], (7, None)),
+    "an email that is an object": ({"sub": "7", "email": {"a": 1}}, {"email": 5}, (7, None)),
+    "a user id of 5000 digits": ({"sub": "9" * 5000}, {}, (None, None)),
+    "an email with terminal escapes": (
+        {"sub": "7", "email": "evil\x1b[2J\n@example.com"},
+        {},
+        (7, "evil [2J @example.com"),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", IDENTITIES, ids=list(IDENTITIES))
+def test_a_hostile_identity_does_not_break_the_login_or_the_store(
+    case: str, tmp_path: Path
+) -> None:
+    claims, attributes, expected = IDENTITIES[case]
+
+    def answer(seen: Seen) -> Reply:
+        if seen.path == "/oauth/token":
+            return token_answer(access_token=_jwt(claims))
+        return Reply(200, json.dumps({"data": {"attributes": attributes}}).encode())
+
+    with HostileServer(answer) as server:
+        env = environment(server.url, tmp_path)
+        grant = _login(settings_for(env))
+        assert (grant.user_id, grant.user_email) == expected
+        status = cli(env, "auth", "status")
+    assert status.returncode == 0 and "Traceback" not in status.stderr, status.stderr
+    assert "\x1b" not in status.stdout
