@@ -3,14 +3,30 @@
 Tokens are held as :class:`~outreach_pipeline.settings.Secret` so a grant's ``repr`` never shows
 them. Times are epoch seconds of this machine's clock (expiry = receipt time + ``expires_in``,
 so a skewed server clock does not matter).
+
+An access token lives between :data:`MIN_TOKEN_LIFETIME` and :data:`MAX_TOKEN_LIFETIME` whatever
+a server or a stored file says: a lifetime of 0 would refresh before every request, one of
+``1e308`` would overflow every date computed from it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, get_args
 
 from outreach_pipeline.settings import CredentialKind, Secret
+
+# Outreach documents 2 hours ("expires_in": 7200); assumed when a token answer omits it.
+DEFAULT_TOKEN_LIFETIME = 7200.0
+MIN_TOKEN_LIFETIME = 60.0
+MAX_TOKEN_LIFETIME = 365 * 24 * 3600.0
+# Stored times beyond this (the year 3000) are clamped: dates computed from them stay printable.
+MAX_EPOCH = 32503680000.0
+
+
+def clamped_lifetime(seconds: float) -> float:
+    return min(max(seconds, MIN_TOKEN_LIFETIME), MAX_TOKEN_LIFETIME)
 
 
 @dataclass(frozen=True)
@@ -18,7 +34,8 @@ class TokenResponse:
     """What the token endpoint answered to a code exchange or a refresh."""
 
     access_token: Secret = field(repr=False)
-    refresh_token: Secret = field(repr=False)
+    # None when a refresh did not rotate it (RFC 6749 6: the client keeps the one it has).
+    refresh_token: Secret | None = field(repr=False)
     expires_in: float
     scopes: tuple[str, ...]
 
@@ -49,9 +66,11 @@ class Grant:
     def from_token_response(
         cls, response: TokenResponse, kind: CredentialKind, now: float
     ) -> Grant:
+        # The code exchange's answer is refused without a refresh token (see token_answer).
+        assert response.refresh_token is not None
         return cls(
             access_token=response.access_token,
-            access_expires_at=now + response.expires_in,
+            access_expires_at=now + clamped_lifetime(response.expires_in),
             refresh_token=response.refresh_token,
             scopes=response.scopes,
             credential_kind=kind,
@@ -64,12 +83,14 @@ class Grant:
         return self.refreshed_at if self.refreshed_at is not None else self.granted_at
 
     def refreshed(self, response: TokenResponse, now: float) -> Grant:
-        """This grant with the rotated tokens of a refresh."""
+        """This grant with the tokens of a refresh (the refresh token kept when not rotated)."""
         return replace(
             self,
             access_token=response.access_token,
-            access_expires_at=now + response.expires_in,
-            refresh_token=response.refresh_token,
+            access_expires_at=now + clamped_lifetime(response.expires_in),
+            refresh_token=(
+                self.refresh_token if response.refresh_token is None else response.refresh_token
+            ),
             scopes=response.scopes or self.scopes,
             refreshed_at=now,
         )
@@ -100,17 +121,63 @@ class Grant:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Grant:
+        """The grant a stored document describes; ``ValueError``/``TypeError``/``KeyError``
+        when it does not describe one. Times are clamped to printable ones; an access-token expiry
+        that is not a number (``NaN``, ``"inf"``) is taken as due now."""
         mark = data.get("reauthorization")
-        reauthorization = None if mark is None else Reauthorization(mark["reason"], mark["since"])
+        reauthorization = (
+            None if mark is None else Reauthorization(_text(mark["reason"]), _epoch(mark["since"]))
+        )
+        granted_at = _epoch(data["granted_at"])
+        refreshed = data.get("refreshed_at")
+        refreshed_at = None if refreshed is None else _epoch(refreshed)
+        obtained = granted_at if refreshed_at is None else refreshed_at
+        kind = data["credential_kind"]
+        if kind not in get_args(CredentialKind):
+            raise ValueError("unknown credential kind")
+        user_id = data.get("user_id")
+        if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int)):
+            raise TypeError("user_id")
+        email = data.get("user_email")
         return cls(
-            access_token=Secret(data["access_token"]),
-            access_expires_at=float(data["access_expires_at"]),
-            refresh_token=Secret(data["refresh_token"]),
-            scopes=tuple(data["scopes"]),
-            credential_kind=data["credential_kind"],
-            granted_at=float(data["granted_at"]),
-            refreshed_at=data.get("refreshed_at"),
-            user_id=data.get("user_id"),
-            user_email=data.get("user_email"),
+            access_token=Secret(_text(data["access_token"])),
+            access_expires_at=_stored_expiry(data["access_expires_at"], obtained),
+            refresh_token=Secret(_text(data["refresh_token"])),
+            scopes=tuple(_text(scope) for scope in data["scopes"]),
+            credential_kind=kind,
+            granted_at=granted_at,
+            refreshed_at=refreshed_at,
+            user_id=user_id,
+            user_email=None if email is None else _text(email),
             reauthorization=reauthorization,
         )
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def finite_number(value: object) -> float | None:
+    """``value`` as a finite float, None when it is not a number (booleans are not)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _epoch(value: object) -> float:
+    number = finite_number(value)
+    if number is None:
+        raise ValueError("a stored time is not a number")
+    return min(max(number, 0.0), MAX_EPOCH)
+
+
+def _stored_expiry(value: object, obtained: float) -> float:
+    """A stored expiry as a printable time; one that is not a number makes the token due."""
+    number = finite_number(value)
+    return obtained if number is None else min(max(number, 0.0), MAX_EPOCH)

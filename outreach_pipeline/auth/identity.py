@@ -16,11 +16,13 @@ from typing import Any
 
 import httpx
 
+from outreach_pipeline.auth.errors import outside_text
 from outreach_pipeline.settings import Secret
 
 log = logging.getLogger(__name__)
 USER_ID_CLAIMS = ("user_id", "userId", "sub")
 EMAIL_CLAIMS = ("email", "user_email")
+MAX_EMAIL_LENGTH = 254
 
 
 def token_claims(access_token: Secret) -> dict[str, Any]:
@@ -36,19 +38,33 @@ def token_claims(access_token: Secret) -> dict[str, Any]:
 
 
 def identify(api_url: str, access_token: Secret) -> tuple[int | None, str | None]:
-    """(user id, email) of whoever authorized ``access_token``, each None when unknown."""
+    """(user id, email) of whoever authorized ``access_token``, each None when unknown. Values
+    of the wrong shape count as unknown; an email is made printable (it is shown by
+    ``auth status``)."""
     claims = token_claims(access_token)
-    user_id = next((claims[c] for c in USER_ID_CLAIMS if str(claims.get(c, "")).isdigit()), None)
-    email = next((claims[c] for c in EMAIL_CLAIMS if claims.get(c)), None)
+    user_id = next((_user_id(claims[c]) for c in USER_ID_CLAIMS if _user_id(claims.get(c))), None)
+    email = next((_email(claims[c]) for c in EMAIL_CLAIMS if _email(claims.get(c))), None)
     if user_id is None or email is not None:
-        return (None if user_id is None else int(user_id)), email
+        return user_id, email
     try:
         response = httpx.get(
-            f"{api_url.rstrip('/')}/users/{int(user_id)}",
+            f"{api_url.rstrip('/')}/users/{user_id}",
             headers={"Authorization": f"Bearer {access_token.reveal()}"},
             timeout=10,
         )
-        email = response.json()["data"]["attributes"].get("email") if response.is_success else None
-    except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+        if response.is_success:
+            email = _email(response.json()["data"]["attributes"].get("email"))
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as error:
         log.debug("could not read the authorizing user (%s)", type(error).__name__)
-    return int(user_id), email
+    return user_id, email
+
+
+def _user_id(value: object) -> int | None:
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+def _email(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return outside_text(value, MAX_EMAIL_LENGTH) or None

@@ -4,7 +4,9 @@ Refreshes happen under the store's lock (threads and processes). Whoever gets th
 re-reads the store: if another thread or process already replaced the token it was about to
 replace, it takes that one instead of spending the refresh token again, which under Outreach's
 (assumed) single-use refresh tokens would get ``invalid_grant`` and kill the grant. The rotated
-refresh token is saved before the new access token is handed out.
+refresh token is saved before the new access token is handed out, and nothing is saved from
+an answer that cannot be used as a whole; except its refresh token, when it carried a usable new
+one: the old one was spent by that refresh, so keeping it would lose the grant.
 """
 
 from __future__ import annotations
@@ -13,11 +15,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import NoReturn
 
-from outreach_pipeline.auth.errors import ReauthorizationRequired, TokenEndpointUnavailable
+from outreach_pipeline.auth.errors import (
+    ReauthorizationRequired,
+    TokenEndpointUnavailable,
+    TokenRequestRefused,
+    UnexpectedTokenAnswer,
+)
 from outreach_pipeline.auth.grant import Grant
-from outreach_pipeline.auth.oauth import OAuthClient, TokenRequestRefused
+from outreach_pipeline.auth.oauth import OAuthClient
 from outreach_pipeline.auth.token_store import TokenStore
 from outreach_pipeline.auth.tokens import Renewal
 from outreach_pipeline.settings import CredentialKind, Secret
@@ -59,7 +67,7 @@ class TokenManager:
         if self._due(grant):
             try:
                 grant, _ = self._replace(grant.access_token, force=False)
-            except TokenEndpointUnavailable as error:
+            except (TokenEndpointUnavailable, UnexpectedTokenAnswer) as error:
                 if self.clock() >= grant.access_expires_at:
                     raise
                 log.warning("early refresh failed, the current token still serves: %s", error)
@@ -105,6 +113,18 @@ class TokenManager:
             response = self.oauth_for(grant.credential_kind).refresh(grant.refresh_token)
         except TokenRequestRefused as refusal:
             self._mark_locked(grant, f"the token endpoint refused the refresh ({refusal})")
+        except UnexpectedTokenAnswer as unusable:
+            if unusable.rotated_refresh_token is None:
+                raise
+            self.store.save(replace(grant, refresh_token=unusable.rotated_refresh_token))
+            with self._cache_lock:
+                self._grant = None
+            raise UnexpectedTokenAnswer(
+                unusable.problem,
+                "its new refresh token was saved in place of the one it spent, so the grant "
+                "lives on: sync again later; if it fails the same way, run "
+                "`outreach-pipeline auth login`",
+            ) from None
         refreshed = grant.refreshed(response, self.clock())
         self.store.save(refreshed)
         self.refreshes += 1
@@ -122,5 +142,6 @@ class TokenManager:
         self.store.save(grant.needing_reauthorization(reason, self.clock()))
         with self._cache_lock:
             self._grant = None
-        log.warning("the Outreach grant needs reauthorization: %s", reason)
+        # Said once, by the error raised (a warning too would print it twice on the command line).
+        log.info("the Outreach grant needs reauthorization: %s", reason)
         raise ReauthorizationRequired(reason)

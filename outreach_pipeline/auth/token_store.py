@@ -2,7 +2,9 @@
 
 The file is separate from the analytical DuckDB file, mode 0600, replaced atomically (temp
 file, fsync, rename, fsync of the directory) so a crash leaves the old grant or the new one,
-never half of each. With a passphrase it is encrypted at rest (see :mod:`.encryption`).
+never half of each. With a passphrase it is encrypted at rest (see :mod:`.encryption`). A store
+(or its lock file) found readable or writable by others is made private again, with a warning
+that its tokens may have been read; one whose mode cannot be repaired is refused.
 
 ``lock()`` serialises refreshes across threads and processes: whoever holds it may spend the
 stored refresh token. A SQL backend would implement the same four methods (``lock`` as an
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
+import stat
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -26,6 +30,8 @@ from outreach_pipeline.auth.encryption import StoreCipher
 from outreach_pipeline.auth.errors import TokenStoreError
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 FILE_MODE = 0o600
@@ -51,7 +57,7 @@ class FileTokenStore:
         self._cipher = cipher
         self._salt: bytes | None = None
         self._thread_lock = threading.Lock()
-        self._file_lock = FileLock(str(self.path) + ".lock", thread_local=False)
+        self._file_lock = FileLock(str(self.path) + ".lock", mode=FILE_MODE, thread_local=False)
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.path)!r}, encrypted={self._cipher is not None})"
@@ -66,6 +72,8 @@ class FileTokenStore:
             except OSError as error:
                 raise self._unwritable(error) from None
             try:
+                # A lock file made by an older version or another tool may be world-readable.
+                keep_private(Path(self._file_lock.lock_file))
                 yield
             finally:
                 self._file_lock.release()
@@ -78,19 +86,48 @@ class FileTokenStore:
         )
 
     def load(self) -> Grant | None:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
+        raw = self._read()
+        if raw is None:
             return None
         try:
             document = json.loads(raw)
             if "encrypted" in document:
                 document = self._decrypted(document)
             return Grant.from_dict(document["grant"])
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise TokenStoreError(
-                f"the token store {self.path} is not a readable grant ({type(error).__name__})"
+                f"the token store {self.path} is not a readable grant ({type(error).__name__}); "
+                "run `outreach-pipeline auth login` to store a new one"
             ) from None
+
+    def _read(self) -> bytes | None:
+        """The file's bytes (None when there is none), after making sure it is a private file."""
+        try:
+            # Non-blocking: a FIFO put in its place must not hang the reader.
+            descriptor = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise self._unreadable(error) from None
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise TokenStoreError(
+                    f"the token store {self.path} is not a file; point OUTREACH_TOKEN_STORE at "
+                    "a file path (`outreach-pipeline auth login` creates it)"
+                )
+            keep_private(self.path, descriptor)
+            with os.fdopen(descriptor, "rb", closefd=False) as handle:
+                return handle.read()
+        except OSError as error:
+            raise self._unreadable(error) from None
+        finally:
+            os.close(descriptor)
+
+    def _unreadable(self, error: OSError) -> TokenStoreError:
+        return TokenStoreError(
+            f"cannot read the token store {self.path} ({error.strerror}); make it readable "
+            "by this user or point OUTREACH_TOKEN_STORE elsewhere"
+        )
 
     def _decrypted(self, envelope: dict[str, Any]) -> dict[str, Any]:
         if self._cipher is None:
@@ -126,6 +163,35 @@ class FileTokenStore:
         except OSError as error:
             raise self._unwritable(error) from None
         return True
+
+
+def keep_private(path: Path, descriptor: int | None = None) -> None:
+    """Make ``path`` (open as ``descriptor``, if given: the store itself) mode 0600 again if
+    others may read or write it, with a warning; :class:`TokenStoreError` when that is not
+    allowed."""
+    try:
+        info = path.stat() if descriptor is None else os.fstat(descriptor)
+        mode = stat.S_IMODE(info.st_mode)
+        if not mode & 0o077:
+            return
+        if descriptor is None:
+            os.chmod(path, FILE_MODE)
+        else:
+            os.fchmod(descriptor, FILE_MODE)
+    except OSError as error:
+        raise TokenStoreError(
+            f"{path} is open to other users and cannot be made private ({error.strerror}); "
+            f"run `chmod 600 {path}` as its owner"
+        ) from None
+    exposed = (
+        ""
+        if descriptor is None
+        else "; if others can log in here, its tokens may have been read: run "
+        "`outreach-pipeline auth login` for a new grant"
+    )
+    log.warning(
+        "%s was open to other users (mode %03o); made it private (600)%s", path, mode, exposed
+    )
 
 
 def write_atomically(path: Path, content: bytes) -> None:

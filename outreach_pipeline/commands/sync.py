@@ -10,7 +10,7 @@ from typing import TextIO
 import duckdb
 import httpx
 
-from outreach_pipeline.auth import ReauthorizationRequired, build_auth
+from outreach_pipeline.auth import AuthError
 from outreach_pipeline.catalog import select
 from outreach_pipeline.cli import UserFacingError
 from outreach_pipeline.landing import DatabaseBusy
@@ -80,10 +80,11 @@ def execute(
             chosen,
             full_refresh=full_refresh,
             sweep_deletes=sweep_deletes,
-            auth=auth or build_auth(settings),
+            auth=auth,
             options=options,
         )
-    except (ReauthorizationRequired, DatabaseBusy) as error:
+    except (AuthError, DatabaseBusy) as error:
+        # Every auth failure carries a one-line message saying what to do (auth.errors).
         raise UserFacingError(str(error)) from error
     except (duckdb.IOException, duckdb.TransactionException, OSError) as error:
         # A full disk or a read-only file or folder: each batch committed before it is kept.

@@ -9,11 +9,11 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 import httpx
 
-from outreach_pipeline.auth import build_auth
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.client import JsonApiClient, RateBudget, RetryPolicy, shared_budget
 from outreach_pipeline.landing import Database, ensure_schema, sync_writer_lock
 from outreach_pipeline.settings import Settings
+from outreach_pipeline.sync.authenticated import authenticated
 from outreach_pipeline.sync.memory import tune_process_memory
 from outreach_pipeline.sync.options import SyncOptions
 from outreach_pipeline.sync.results import StreamResult
@@ -33,7 +33,8 @@ def run_sync(
 ) -> list[StreamResult]:
     """Sync ``streams`` (default: all) into ``settings.duckdb_path``; one result per stream,
     in the order given. A stream's failure is in its result; other streams go on. Auth errors
-    such as ``ReauthorizationRequired`` propagate once the running streams have stopped.
+    (``AuthError``, e.g. ``ReauthorizationRequired``) propagate once the running streams have
+    stopped; one before any stream started is recorded as each stream's failed run first.
 
     ``budget`` defaults to the process-wide budget of ``settings.api_url`` (one authorizing
     user per process); pass one to share it differently.
@@ -48,25 +49,23 @@ def run_sync(
     if len(set(paths)) < len(paths):
         # Two loads of one stream at a time would share its stage table and cursor.
         raise ValueError(f"a stream is named twice in {paths}: sync each once")
-    if auth is None:
-        auth = build_auth(settings)
     # Held until the database is closed: another sync of it waits (or gives up) meanwhile.
     with sync_writer_lock(settings.duckdb_path, options.writer_lock_wait):
         database = Database(settings.duckdb_path, memory_limit=options.duckdb_memory_limit)
         with database.transaction() as con:
             ensure_schema(con, catalog().values())
         run_id = uuid.uuid4().hex[:12]
-        client = JsonApiClient(
-            settings.api_url,
-            auth,
-            budget or shared_budget(settings.api_url),
-            retry=retry,
-            max_connections=max(4, options.concurrency * 2),
-        )
         # Parsing and converting hold the GIL: a second stream doing it at the same time
         # would mostly hold its parsed page while waiting. Fetching stays concurrent.
         decoding = threading.BoundedSemaphore(options.pages_decoded_at_once)
         try:
+            client = JsonApiClient(
+                settings.api_url,
+                authenticated(settings, auth, database, selected, run_id, full_refresh),
+                budget or shared_budget(settings.api_url),
+                retry=retry,
+                max_connections=max(4, options.concurrency * 2),
+            )
             # Leaving the pool waits for the streams still running, so the database is closed
             # only once nothing can write to it any more.
             with client, ThreadPoolExecutor(max_workers=options.concurrency) as pool:

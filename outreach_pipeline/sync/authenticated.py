@@ -1,0 +1,74 @@
+"""A sync's authentication, ready before any stream starts, or recorded as why the run failed.
+
+Obtaining the first token up front means a grant or token endpoint that fails is reported once
+(not by every stream, each retrying the token endpoint in turn) and still leaves a row per
+stream in ``outreach.sync_runs``, so a run that never started is as visible as one that failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+
+import httpx
+
+from outreach_pipeline.auth import AuthError, build_auth
+from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
+from outreach_pipeline.catalog import Stream
+from outreach_pipeline.landing import Database, load_state, record_run
+from outreach_pipeline.redaction import redact_and_cap
+from outreach_pipeline.settings import Settings
+from outreach_pipeline.sync.results import StreamResult
+from outreach_pipeline.sync.stream_sync import utc_now
+
+
+def authenticated(
+    settings: Settings,
+    auth: httpx.Auth | None,
+    database: Database,
+    streams: Sequence[Stream],
+    run_id: str,
+    full_refresh: bool,
+) -> httpx.Auth:
+    """``auth`` (built from ``settings`` when None) holding a token; on an :class:`AuthError`,
+    a failed run row for each of ``streams``, then the error again."""
+    started_at = utc_now()
+    try:
+        ready = auth or build_auth(settings)
+        if isinstance(ready, BearerTokenAuth):
+            ready.current()
+    except AuthError as error:
+        _record_unstarted(database, streams, run_id, full_refresh, started_at, str(error))
+        raise
+    return ready
+
+
+def _record_unstarted(
+    database: Database,
+    streams: Sequence[Stream],
+    run_id: str,
+    full_refresh: bool,
+    started_at: datetime,
+    error: str,
+) -> None:
+    with database.transaction() as con:
+        for stream in streams:
+            cursor = load_state(con, stream.path).cursor
+            result = StreamResult(
+                stream=stream.path,
+                cursor_before=cursor,
+                cursor_after=cursor,
+                error=redact_and_cap(error),
+            )
+            record_run(
+                con,
+                {
+                    **asdict(result),
+                    "run_id": run_id,
+                    "started_at": started_at,
+                    "finished_at": utc_now(),
+                    "full_refresh": full_refresh,
+                    "swept_deletes": False,
+                },
+            )
