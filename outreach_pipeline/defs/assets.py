@@ -14,7 +14,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
-from outreach_pipeline.auth import ReauthorizationRequired
+from outreach_pipeline.auth import AuthError, ReauthorizationRequired
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.defs.checks import asset_key, check_specs, data_checks, timestamp_column
 from outreach_pipeline.defs.lineage import dependency_order, upstream_streams
@@ -179,6 +179,9 @@ def _sync(
             description=f"The Outreach grant needs reauthorization: {error}",
             allow_retries=False,
         ) from None
+    except AuthError as error:
+        # The token endpoint failing or answering oddly may pass: the step's retries apply.
+        raise dg.Failure(description=f"Outreach authorization failed: {error}") from None
     except SettingsError as error:
         raise dg.Failure(description=f"Bad setting: {error}", allow_retries=False) from None
 
