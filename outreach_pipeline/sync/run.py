@@ -53,6 +53,7 @@ def run_sync(
         budget or shared_budget(settings.api_url),
         retry=retry,
         max_connections=max(4, options.concurrency * 2),
+        limits=options.page_limits,
     )
     # Parsing and converting hold the GIL: a second stream doing it at the same time would
     # mostly hold its parsed page while waiting. Fetching stays concurrent.

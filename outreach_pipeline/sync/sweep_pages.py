@@ -33,7 +33,7 @@ def fetch_rows(
     """The page at ``url`` converted to rows, and the next page's URL (None: the last)."""
     try:
         page = client.fetch_page(url, shrink_on_bad_gateway=True)
-        rows = convert(page.document.resources)
+        rows = convert(page.content.resources)
     except FetchError as error:
         raise SweepPageFailed(
             f"stream {stream.path}: {what} page {error.url}: {error.problem}", error.status
@@ -42,4 +42,4 @@ def fetch_rows(
         raise SweepPageFailed(f"stream {stream.path}: {what} page {url}: {error}", None) from None
     result.requests += page.requests
     result.pages += 1
-    return rows, page.document.next_url
+    return rows, page.next_url
