@@ -99,10 +99,14 @@ class ApiBase:
 
 def normalised(url: str) -> str:
     """``url`` in one spelling per page asked for: lower-case scheme and host, no default
-    port, no fragment, path and query decoded, query parameters sorted."""
-    parts = urlsplit(url)
+    port, no fragment, path and query decoded, query parameters sorted. A URL no parser
+    reads is its own spelling (:meth:`ApiBase.check` refuses it)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
     host = (parts.hostname or "").lower()
-    port = parts.port
     if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
         host = f"{host}:{port}"
     query = sorted(parse_qsl(parts.query, keep_blank_values=True))
