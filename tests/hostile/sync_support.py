@@ -86,6 +86,7 @@ def sync_users(
     state: StreamState | None = None,
     retry: RetryPolicy = QUICK_RETRY,
     decoding: threading.Semaphore | None = None,
+    sweep_deletes: bool = False,
 ) -> StreamResult:
     """One run of ``users`` (with ``state`` saved first, if given)."""
     database = Database(settings.duckdb_path)
@@ -97,7 +98,14 @@ def sync_users(
             ensure_schema(con, [USERS])
             if state is not None:
                 save_state(con, USERS.path, state)
-        return sync_stream(USERS, client, database, options=options, decoding=decoding)
+        return sync_stream(
+            USERS,
+            client,
+            database,
+            options=options,
+            decoding=decoding,
+            sweep_deletes=sweep_deletes,
+        )
     finally:
         client.close()
         database.close()

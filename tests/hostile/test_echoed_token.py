@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from outreach_pipeline.auth import build_auth
+from outreach_pipeline.client import FetchError, JsonApiClient, RateBudget
 from tests.hostile.server import HostileServer, Reply, Seen, json_reply, page
 from tests.hostile.sync_support import (
     NEW_TOKEN,
@@ -29,7 +31,7 @@ def _echo_403(seen: Seen) -> Reply:
 def _echo_400_at_the_cut(seen: Seen) -> Reply:
     # The bare token (no "Bearer" before it) across the 300th character of the body.
     token = (seen.authorization or "").removeprefix("Bearer ")
-    return Reply(status=400, body=b"x" * 290 + token.encode(), content_type="text/plain")
+    return Reply(status=400, body=b"x" * 280 + token.encode(), content_type="text/plain")
 
 
 @pytest.mark.parametrize("echo", [_echo_403, _echo_400_at_the_cut])
@@ -60,5 +62,18 @@ def test_an_echoed_token_is_shown_and_stored_nowhere(
     for token in (TOKEN, NEW_TOKEN):
         assert all(token not in text for text in shown)
         assert token.encode() not in stored
-    # Not even most of it: a cut token is masked before the cut.
-    assert TOKEN[:20].encode() not in stored
+    # Not even its start: a token across the cut is masked before the cut.
+    assert all(TOKEN[:16] not in text for text in shown)
+    assert TOKEN[:16].encode() not in stored
+
+
+@pytest.mark.parametrize("echo", [_echo_403, _echo_400_at_the_cut])
+def test_the_clients_error_for_an_echoing_answer_holds_no_token(tmp_path: Path, echo) -> None:
+    with HostileServer(echo) as api:
+        settings = settings_for(api, tmp_path)
+        store_grant(settings)
+        client = JsonApiClient(settings.api_url, build_auth(settings), RateBudget())
+        with client, pytest.raises(FetchError) as raised:
+            client.fetch_page(f"{settings.api_url}/users")
+    assert raised.value.status in (400, 403)
+    assert TOKEN[:16] not in str(raised.value)

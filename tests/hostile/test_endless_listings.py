@@ -111,3 +111,21 @@ def test_far_more_pages_than_meta_count_allows_stop_the_stream(tmp_path: Path, c
     _stopped(settings, result, elapsed, f"meta.count {count} allows")
     assert len(landed_ids(settings)) > 100
     assert len(api.requests_to("/api/v2/users")) < 120
+
+
+def test_a_sweep_listing_that_repeats_stops_the_stream(tmp_path: Path) -> None:
+    def answer(seen: Seen) -> Reply:
+        if any(name.startswith("fields[") for name in seen.query):
+            return Reply(body=page([user(1)], "?fields[user]=id&page[after]=1"))
+        return Reply(body=page([user(1), user(2)]))
+
+    with HostileServer(answer) as api:
+        settings = settings_for(api, tmp_path)
+        store_grant(settings)
+        started = time.monotonic()
+        result = sync_users(settings, sweep_deletes=True)
+        assert time.monotonic() - started < 30
+    assert result.error is not None and "sweep listing stopped" in result.error
+    assert "repeats a page already read" in result.error
+    assert landed_ids(settings) == [1, 2]
+    assert run_rows(settings)[-1][1] == result.error

@@ -60,7 +60,7 @@ def _answer_with_next(link: Callable[[], str]) -> Callable[[Seen], Reply]:
 
 def _refused_cleanly(api: HostileServer, foreign: HostileServer, settings, result) -> None:
     assert result.error is not None and "\n" not in result.error
-    assert "refused" in result.error, result.error
+    assert "is asked)" in result.error, result.error
     assert foreign.seen == []
     assert all("page[after]" not in seen.query for seen in api.seen)
     assert api.requests_to("/oauth") == []  # no refresh
