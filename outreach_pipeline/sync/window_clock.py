@@ -4,9 +4,9 @@ A window ends at the API's clock (its ``Date``), or without one at the newest re
 seen; either comes from outside. A ``Date`` a year ahead, or one record with an ``updatedAt``
 in the future, once taken as the cursor, makes every later window start in the future: those
 runs read nothing and report success until a sweep. So the API's clock is trusted only
-within ``SyncOptions.max_clock_skew`` of this host's (beyond it, this host's clock ends the
-window), a record's value moves the cursor no further than this host's clock (a lower cursor
-only re-reads a little), and a stored cursor already beyond the allowance (from a run before
+within ``SyncOptions.max_clock_skew`` of this host's (beyond it the window is left open, so
+nothing the API holds is skipped now), a record's value moves the cursor no further than this
+host's clock (a lower cursor only re-reads a little), and a stored cursor already beyond the allowance (from a run before
 these checks) is moved back to the newest value landed that is not in the future.
 """
 
@@ -28,21 +28,21 @@ def utc_now() -> datetime:
 
 def window_end(stream: str, server_now: float | None, skew: timedelta) -> datetime | None:
     """Where a window starting now may end (before the margin): the API's time when it is
-    within ``skew`` of this host's, this host's time when it is further ahead, None when the
-    API sends no ``Date``."""
+    within ``skew`` of this host's; None (an open window, the cursor then moving no further
+    than this host's time) when the API sends no ``Date`` or one further ahead."""
     if server_now is None:
         return None
     server = datetime.fromtimestamp(server_now, UTC).replace(tzinfo=None)
     local = utc_now()
     if server > local + skew:
         log.warning(
-            "%s: the API's clock (%s) is %s ahead of this host's; the window ends at this "
-            "host's time",
+            "%s: the API's clock (%s) is %s ahead of this host's; the window is left open "
+            "and the cursor moves no further than this host's time",
             stream,
             format_cursor(server),
             server - local,
         )
-        return local
+        return None
     return server
 
 
