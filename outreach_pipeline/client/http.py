@@ -272,12 +272,13 @@ class JsonApiClient:
         self.base.check(url)
         self.budget.acquire()
         rate: RateHeaders | None = None
+        deadline = time.monotonic() + self.limits.deadline
         try:
             # Streamed, so the body is ours alone: a response read whole keeps it, and httpx's
             # response and stream objects refer to each other, so each page's body (MBs)
             # waited for the cyclic garbage collector (1 GB at scale 20000 without it).
             with self._http.stream("GET", url) as response:
-                body = self._read_body(url, response)
+                body = self._read_body(url, response, deadline)
             rate = read_rate_headers(response.headers, self._clock())
             self.server_clock.observe(response.headers.get("date"))
         finally:
@@ -298,14 +299,14 @@ class JsonApiClient:
             raise FetchError(url, f"HTTP {status}: redirects are not followed", status)
         return body, rate
 
-    def _read_body(self, url: str, response: httpx.Response) -> bytes:
+    def _read_body(self, url: str, response: httpx.Response, deadline: float) -> bytes:
         """The body, within :attr:`limits`: refused as soon as it is known to be too big,
-        dropped (to be retried) once the page's deadline has passed."""
+        dropped (to be retried) once ``deadline`` (monotonic, from the request's start) has
+        passed."""
         cap = self.limits.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise FetchError(url, f"body of {declared} bytes is over the {cap}-byte limit")
-        deadline = time.monotonic() + self.limits.deadline
         chunks = []
         size = 0
         for chunk in response.iter_bytes():

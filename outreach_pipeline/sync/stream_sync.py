@@ -238,7 +238,9 @@ class _StreamLoad:
         if state.resume_url is None:
             return False
         if not self.client.base.allows(state.resume_url):
-            log.warning("%s: saved resume link is not under the API URL; restarting", self.stream)
+            log.warning(
+                "%s: saved resume link is not under the API URL; restarting", self.stream.path
+            )
             return False
         return not in_the_future(state.resume_cursor, self.options.max_clock_skew)
 

@@ -6,8 +6,9 @@ in the future, once taken as the cursor, makes every later window start in the f
 runs read nothing and report success until a sweep. So the API's clock is trusted only
 within ``SyncOptions.max_clock_skew`` of this host's (beyond it the window is left open, so
 nothing the API holds is skipped now), a record's value moves the cursor no further than this
-host's clock (a lower cursor only re-reads a little), and a stored cursor already beyond the allowance (from a run before
-these checks) is moved back to the newest value landed that is not in the future.
+host's clock (a lower cursor only re-reads a little), and a stored cursor already beyond the
+allowance (from a run before these checks) is moved back to the newest value landed that is
+not in the future.
 """
 
 from __future__ import annotations
