@@ -2,17 +2,21 @@
 
 from outreach_pipeline.client.documents import Document, MalformedDocument, parse_document
 from outreach_pipeline.client.errors import FetchError
-from outreach_pipeline.client.http import FetchedPage, JsonApiClient, RetryPolicy
+from outreach_pipeline.client.http import FetchedPage, JsonApiClient, PageLimits, RetryPolicy
 from outreach_pipeline.client.ratebudget import RateBudget, read_rate_headers, shared_budget
+from outreach_pipeline.client.urls import ApiBase, UnsafeUrl
 
 __all__ = [
+    "ApiBase",
     "Document",
     "FetchError",
     "FetchedPage",
     "JsonApiClient",
     "MalformedDocument",
+    "PageLimits",
     "RateBudget",
     "RetryPolicy",
+    "UnsafeUrl",
     "parse_document",
     "read_rate_headers",
     "shared_budget",

@@ -20,6 +20,8 @@ class MalformedDocument(ValueError):
 class Document:
     resources: list[dict[str, Any]]
     next_url: str | None
+    # ``meta.count``, the size of the whole listing, when the API reports it.
+    count: int | None = None
 
 
 def parse_document(body: bytes) -> Document:
@@ -42,4 +44,8 @@ def parse_document(body: bytes) -> Document:
     next_url = links.get("next") if isinstance(links, dict) else None
     if next_url is not None and not isinstance(next_url, str):
         raise MalformedDocument("'links.next' is not a string")
-    return Document(resources=data, next_url=next_url or None)
+    meta = parsed.get("meta")
+    count = meta.get("count") if isinstance(meta, dict) else None
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        count = None
+    return Document(resources=data, next_url=next_url or None, count=count)

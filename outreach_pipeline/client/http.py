@@ -3,9 +3,15 @@
 A request is retried on 5xx answers, dropped or reset connections, timeouts, and bodies that
 are cut short or are not a JSON:API document, waiting exponentially longer with jitter; on a
 429 (or a 503 carrying ``Retry-After``) it waits as long as the server says. A 502 for a
-listing can instead shrink the page: see :meth:`JsonApiClient.fetch_page`. Other 4xx answers
-are not retried. Authentication is any ``httpx.Auth`` (refreshing on 401 is its business);
-its exceptions, e.g. ``ReauthorizationRequired``, propagate untouched.
+listing can instead shrink the page: see :meth:`JsonApiClient.read_page`. Other 4xx answers
+and redirects (never followed) are not retried. Authentication is any ``httpx.Auth``
+(refreshing on 401 is its business); its exceptions, e.g. ``ReauthorizationRequired``,
+propagate untouched.
+
+No request leaves for a URL outside the configured API base (:mod:`.urls`), whatever link
+a page carried. Each answer is bounded by :class:`PageLimits`: a body over the size cap
+fails the page at once (asking again would bring the same body), a page not read by its
+deadline (a trickled body) is dropped and retried like a timeout.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 import tenacity
@@ -26,11 +34,14 @@ from outreach_pipeline.client.documents import Document, MalformedDocument, pars
 from outreach_pipeline.client.errors import FetchError, RetryableResponse
 from outreach_pipeline.client.ratebudget import RateBudget, RateHeaders, read_rate_headers
 from outreach_pipeline.client.server_clock import ServerClock
+from outreach_pipeline.client.urls import ApiBase
+from outreach_pipeline.redaction import redact
 
 log = logging.getLogger(__name__)
 
 JSONAPI = "application/vnd.api+json"
 _TRANSIENT_ERRORS = (httpx.TransportError, httpx.DecodingError)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,10 +56,28 @@ class RetryPolicy:
 
 
 @dataclass(frozen=True)
-class FetchedPage:
-    """One listing page as read: its document, the URL that answered, and what it cost."""
+class PageLimits:
+    """Bounds on one answer, so a hostile or broken server cannot exhaust memory or time.
 
-    document: Document
+    ``max_bytes``: the most body (after decompression) read; more fails the page, not
+    retried. ``deadline``: seconds to read a whole answer; past it the page is dropped and
+    retried like a timeout. httpx's own timeouts bound each read, not a body trickled one
+    byte at a time, so the deadline is checked as the body arrives."""
+
+    max_bytes: int = 256 * 1024 * 1024
+    deadline: float = 300.0
+
+
+@dataclass(frozen=True)
+class FetchedPage(Generic[T]):
+    """One listing page as read: what ``read`` made of its document, the link to the next
+    page (absolute, checked only when followed), the URL that answered, what it cost."""
+
+    content: T
+    next_url: str | None
+    # How many resources the page held, and ``meta.count`` (the listing's size) if given.
+    records: int
+    count: int | None
     url: str
     page_size: int | None
     requests: int
@@ -102,8 +131,11 @@ class JsonApiClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
         transport: httpx.BaseTransport | None = None,
+        limits: PageLimits | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        self.base = ApiBase(api_url)
+        self.limits = limits or PageLimits()
         self.budget = budget
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -117,6 +149,7 @@ class JsonApiClient:
                 max_connections=max_connections, max_keepalive_connections=max_connections
             ),
             headers={"Accept": JSONAPI},
+            # A redirect would carry the token wherever ``Location`` points.
             follow_redirects=False,
             transport=transport,
         )
@@ -145,28 +178,35 @@ class JsonApiClient:
             page = self.fetch_page(self.url(probe_path, {"page[size]": 1, "count": "false"}))
             return self.server_clock.now(), page.requests
 
-    def fetch_page(
+    def fetch_page(self, url: str, shrink_on_bad_gateway: bool = False) -> FetchedPage[Document]:
+        """One listing document (see :meth:`read_page`)."""
+        return self.read_page(url, _as_is, shrink_on_bad_gateway=shrink_on_bad_gateway)
+
+    def read_page(
         self,
         url: str,
+        read: Callable[[Document], T],
+        *,
         shrink_on_bad_gateway: bool = False,
-        decoding: threading.Semaphore | None = None,
-    ) -> FetchedPage:
-        """One listing document. With ``shrink_on_bad_gateway`` two 502s in a row at one
-        ``page[size]`` halve it and ask again at once (the smaller size then rides on the
-        ``next`` links): Outreach answers 502 to pages too heavy to render, every time, while
-        a one-off 502 is a passing fault. Those 502s do not use up the retry policy's
-        attempts.
+        decoding: AbstractContextManager[Any] | None = None,
+    ) -> FetchedPage[T]:
+        """One listing page, its document handed to ``read``. With ``shrink_on_bad_gateway``
+        two 502s in a row at one ``page[size]`` halve it and ask again at once (the smaller
+        size then rides on the ``next`` links): Outreach answers 502 to pages too heavy to
+        render, every time, while a one-off 502 is a passing fault. Those 502s do not use up
+        the retry policy's attempts.
 
-        With ``decoding``, the body is parsed only once a slot of it is free, and the slot
-        goes with the returned page: the caller releases it when done with the document. A
-        parsed page weighs several times its body (a page of 1,000 prospects: 6 MB of JSON,
-        24 MB of Python objects), so this bounds how many are held at once."""
-        progress = _Progress(url)
+        With ``decoding`` (a semaphore shared by a run's streams), the body is parsed and
+        read only while holding it: a parsed page weighs several times its body (a page of
+        1,000 prospects: 6 MB of JSON, 24 MB of Python objects), so this bounds how many are
+        held at once. ``read`` should make something smaller of the document; the slot is
+        given back however ``read`` or the parse ends."""
+        progress = _Progress(self.base.check(url))
 
-        def attempt() -> Document:
+        def attempt() -> FetchedPage[T]:
             progress.requests += 1
             try:
-                document, rate = self._get_document(progress.url, decoding)
+                body, rate = self._get_body(progress.url)
             except RetryableResponse as retryable:
                 size = page_size_of(progress.url)
                 if shrink_on_bad_gateway and retryable.status == 502 and size and size > 1:
@@ -181,7 +221,21 @@ class JsonApiClient:
                     progress.bad_gateway_size = size
                 raise
             progress.remaining = rate.remaining
-            return document
+            with decoding or nullcontext():
+                document = _parsed(progress.url, body)
+                del body
+                return FetchedPage(
+                    content=read(document),
+                    next_url=self.base.join(progress.url, document.next_url)
+                    if document.next_url
+                    else None,
+                    records=len(document.resources),
+                    count=document.count,
+                    url=progress.url,
+                    page_size=page_size_of(progress.url),
+                    requests=progress.requests,
+                    rate_limit_remaining=progress.remaining,
+                )
 
         def failures(state: tenacity.RetryCallState) -> int:
             """Failed attempts so far, less the 502s that went to shrinking the page."""
@@ -196,18 +250,11 @@ class JsonApiClient:
             reraise=True,
         )
         try:
-            document = retrying(attempt)
+            return retrying(attempt)
         except RetryableResponse as failed:
             raise FetchError(failed.url, failed.problem, failed.status) from None
         except _TRANSIENT_ERRORS as failed:
-            raise FetchError(progress.url, f"{type(failed).__name__}: {failed}") from None
-        return FetchedPage(
-            document=document,
-            url=progress.url,
-            page_size=page_size_of(progress.url),
-            requests=progress.requests,
-            rate_limit_remaining=progress.remaining,
-        )
+            raise FetchError(progress.url, redact(f"{type(failed).__name__}: {failed}")) from None
 
     def _wait(self, retry_state: tenacity.RetryCallState, failures: int) -> float:
         """The wait after a failed attempt: what the server asked for, else an exponential
@@ -219,17 +266,19 @@ class JsonApiClient:
         ceiling = min(self.retry.max_wait, self.retry.initial_wait * 2 ** (failures - 1))
         return random.uniform(ceiling / 2, ceiling)
 
-    def _get_document(
-        self, url: str, decoding: threading.Semaphore | None
-    ) -> tuple[Document, RateHeaders]:
+    def _get_body(self, url: str) -> tuple[bytes, RateHeaders]:
+        """The body of a 2xx answer to ``url``; other answers raise."""
+        # Every request passes here: the one place that decides where the token may go.
+        self.base.check(url)
         self.budget.acquire()
         rate: RateHeaders | None = None
+        deadline = time.monotonic() + self.limits.deadline
         try:
             # Streamed, so the body is ours alone: a response read whole keeps it, and httpx's
             # response and stream objects refer to each other, so each page's body (MBs)
             # waited for the cyclic garbage collector (1 GB at scale 20000 without it).
             with self._http.stream("GET", url) as response:
-                body = b"".join(response.iter_bytes())
+                body = self._read_body(url, response, deadline)
             rate = read_rate_headers(response.headers, self._clock())
             self.server_clock.observe(response.headers.get("date"))
         finally:
@@ -243,21 +292,33 @@ class JsonApiClient:
         if status >= 500:
             raise RetryableResponse(url, f"HTTP {status}", status)
         if status >= 400:
-            raise FetchError(url, f"HTTP {status}: {body[:300]!r}", status)
-        if decoding is not None:
-            decoding.acquire()
-        try:
-            document = parse_document(body)
-        except BaseException as error:
-            if decoding is not None:
-                decoding.release()
-            if isinstance(error, MalformedDocument):
-                raise RetryableResponse(url, str(error), status) from None
-            raise
-        if document.next_url is not None:
-            # A relative next link (not seen from Outreach, allowed by JSON:API) made absolute.
-            document = replace(document, next_url=urljoin(url, document.next_url))
-        return document, rate
+            # The body may echo the request, token included: masked before it goes anywhere.
+            excerpt = redact(body[:4096].decode("utf-8", "replace"))[:300]
+            raise FetchError(url, f"HTTP {status}: {excerpt!r}", status)
+        if status >= 300:
+            raise FetchError(url, f"HTTP {status}: redirects are not followed", status)
+        return body, rate
+
+    def _read_body(self, url: str, response: httpx.Response, deadline: float) -> bytes:
+        """The body, within :attr:`limits`: refused as soon as it is known to be too big,
+        dropped (to be retried) once ``deadline`` (monotonic, from the request's start) has
+        passed."""
+        cap = self.limits.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError(url, f"body of {declared} bytes is over the {cap}-byte limit")
+        chunks = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > cap:
+                raise FetchError(url, f"body is over the {cap}-byte limit")
+            if time.monotonic() > deadline:
+                raise RetryableResponse(
+                    url, f"body not read within {self.limits.deadline:.0f} s", None
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _server_wait(self, response: httpx.Response, rate: RateHeaders) -> float:
         """Seconds the server asked for: ``Retry-After`` (seconds or a date), else the reset."""
@@ -279,4 +340,17 @@ class JsonApiClient:
 def _log_retry(retry_state: tenacity.RetryCallState) -> None:
     outcome = retry_state.outcome
     failure = outcome.exception() if outcome is not None else None
-    log.warning("attempt %s failed (%s); retrying", retry_state.attempt_number, failure)
+    log.warning(
+        "attempt %s failed (%s); retrying", retry_state.attempt_number, redact(str(failure))
+    )
+
+
+def _as_is(document: Document) -> Document:
+    return document
+
+
+def _parsed(url: str, body: bytes) -> Document:
+    try:
+        return parse_document(body)
+    except MalformedDocument as error:
+        raise RetryableResponse(url, str(error), None) from None

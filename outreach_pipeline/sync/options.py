@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+
+from outreach_pipeline.client import PageLimits
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ class SyncOptions:
     # and stops this much before the server's time at its start.
     window_overlap: timedelta = timedelta(minutes=2)
     window_margin: timedelta = timedelta(seconds=1)
+    # How far ahead of this host's clock the API's ``Date`` is still believed (beyond it the
+    # window ends at this host's time), and a stored cursor is still not "in the future"
+    # (beyond it, it is moved back): see :mod:`outreach_pipeline.sync.window_clock`.
+    max_clock_skew: timedelta = timedelta(minutes=5)
+    # The most body one answer may bring and the time to read it (see ``PageLimits``).
+    page_limits: PageLimits = field(default_factory=PageLimits)
     # DuckDB's buffer pool of the writing connection (it spills to disk beyond). What a
     # checkpoint needs grows with a table's width, not its length, since the landing writes
     # row groups of 16k rows: a full sync of 1M records completes in 64 MB. A write that

@@ -17,6 +17,7 @@ from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import JsonApiClient
 from outreach_pipeline.landing import Database, RecordConverter, upsert
 from outreach_pipeline.landing.observed_versions import add_observed_versions
+from outreach_pipeline.sync.page_walk import PageWalk
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.sweep_pages import fetch_rows
 
@@ -56,6 +57,7 @@ def refetch(
             stream.path,
             {"filter[id]": ",".join(map(str, chunk)), "page[size]": len(chunk), "count": "false"},
         )
+        walk = PageWalk()
         while url is not None:
             table, url = fetch_rows(
                 client,
@@ -64,6 +66,7 @@ def refetch(
                 "sweep re-fetch",
                 lambda resources: converter.convert(resources, observed_at),
                 result,
+                walk,
             )
             if history and table.num_rows:
                 with database.transaction() as con:

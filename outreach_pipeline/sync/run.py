@@ -65,6 +65,7 @@ def run_sync(
                 budget or shared_budget(settings.api_url),
                 retry=retry,
                 max_connections=max(4, options.concurrency * 2),
+                limits=options.page_limits,
             )
             # Leaving the pool waits for the streams still running, so the database is closed
             # only once nothing can write to it any more.

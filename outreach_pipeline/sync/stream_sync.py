@@ -5,6 +5,11 @@ moment loses nothing: the rerun continues from the next page recorded with the l
 Incremental streams (``updatedAt``, and ``createdAt`` for append-only events) are upserted
 by id and the cursor moves to the largest value seen once every page is in. Streams without
 a cursor are staged and swapped in whole at the end.
+
+A page's ``links.next`` comes from outside: the client asks nothing outside the API's base
+(:class:`~outreach_pipeline.client.ApiBase`), and :class:`PageWalk` stops a listing that
+would not end. Either stops the stream with what was read before kept, and the link is not
+saved to resume from.
 """
 
 from __future__ import annotations
@@ -15,13 +20,14 @@ import time
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import asdict, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from outreach_pipeline.catalog import Stream
-from outreach_pipeline.client import FetchedPage, FetchError, JsonApiClient
+from outreach_pipeline.client import Document, FetchedPage, FetchError, JsonApiClient, UnsafeUrl
 from outreach_pipeline.landing import (
     BadRecord,
     Database,
@@ -37,17 +43,22 @@ from outreach_pipeline.landing import (
     stage,
     upsert,
 )
+from outreach_pipeline.redaction import redact, redact_and_cap
 from outreach_pipeline.sync.batches import BatchBuffer
 from outreach_pipeline.sync.errors import StreamFailed
 from outreach_pipeline.sync.options import SyncOptions
+from outreach_pipeline.sync.page_walk import PageWalk
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.sweep import sweep, sweep_due
+from outreach_pipeline.sync.window_clock import (
+    in_the_future,
+    newest_allowed,
+    repaired_cursor,
+    utc_now,
+    window_end,
+)
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def first_page_url(
@@ -98,6 +109,9 @@ def sync_stream(
 
     ``sweep_deletes`` lists every id afterwards and marks missing rows ``_deleted_at``; it
     also happens when ``options.sweep_interval`` has passed since the last sweep.
+
+    Every run leaves a row in ``outreach.sync_runs``, however it ends: an unexpected
+    exception is recorded as the stream's error, then raised again.
     """
     options = options or SyncOptions()
     decoding = decoding or threading.BoundedSemaphore(options.pages_decoded_at_once)
@@ -118,22 +132,38 @@ def sync_stream(
             swept = True
             sweep(stream, client, database, options, result, started_at)
     except StreamFailed as failure:
-        result.error = str(failure)
-        log.error("%s", failure)
-    result.duration_s = time.perf_counter() - started
-    with database.transaction() as con:
-        record_run(
-            con,
-            {
-                **asdict(result),
-                "run_id": run_id,
-                "started_at": started_at,
-                "finished_at": utc_now(),
-                "full_refresh": full_refresh,
-                "swept_deletes": swept,
-            },
-        )
+        result.error = redact(str(failure))
+        log.error("%s", result.error)
+    except BaseException as unexpected:
+        result.error = redact(f"stream {stream.path}: {type(unexpected).__name__}: {unexpected}")
+        raise
+    finally:
+        result.duration_s = time.perf_counter() - started
+        _record(database, result, run_id, started_at, full_refresh, swept)
     return result
+
+
+def _record(
+    database: Database,
+    result: StreamResult,
+    run_id: str,
+    started_at: datetime,
+    full_refresh: bool,
+    swept: bool,
+) -> None:
+    """The run's row in ``outreach.sync_runs``; its error text masked and capped."""
+    run: dict[str, Any] = {
+        **asdict(result),
+        "run_id": run_id,
+        "started_at": started_at,
+        "finished_at": utc_now(),
+        "full_refresh": full_refresh,
+        "swept_deletes": swept,
+    }
+    if result.error is not None:
+        run["error"] = redact_and_cap(result.error)
+    with database.transaction() as con:
+        record_run(con, run)
 
 
 class _LandingFailed(StreamFailed):
@@ -142,6 +172,11 @@ class _LandingFailed(StreamFailed):
 
 class _ResumeLinkRefused(Exception):
     """The API refused the next-page link saved by an unfinished run (4xx)."""
+
+
+class _LinkRefused(StreamFailed):
+    """A next-page link is not followed (outside the API, malformed, or a listing that does
+    not end): the stream stops, and the link is not saved to resume from."""
 
 
 class _StreamLoad:
@@ -175,17 +210,13 @@ class _StreamLoad:
             ),
             None,
         )
+        self.cursor_column = cursor_column
         self.buffer = BatchBuffer(options.batch_rows, options.batch_bytes, cursor_column)
         self.full_refresh = full_refresh
         self.page_size = state.page_size
-        self.start_cursor = None if full_refresh or not stream.incremental else state.cursor
-        self.resuming = (
-            stream.incremental
-            and not full_refresh
-            and state.resume_url is not None
-            and state.resume_url.startswith(client.api_url + "/")
-        )
         self.options = options
+        self.start_cursor = None if full_refresh or not stream.incremental else state.cursor
+        self.resuming = stream.incremental and not full_refresh and self._resumable(state)
         # The window this run reads, ``since..until``: from the cursor less an overlap
         # (records the API wrote late, with an older updatedAt) to the server's time at the
         # start less a margin. When every page is in, the cursor moves to ``until``, whatever
@@ -197,11 +228,26 @@ class _StreamLoad:
         # A load from no cursor sees every record there is: deletes are counted from its start.
         self.sweep_baseline = started_at if self.start_cursor is None else None
         self.synced_at = utc_now()
+        self.walk = PageWalk()
         self._landing: tuple[Future[WriteCounts], StreamState] | None = None
+
+    def _resumable(self, state: StreamState) -> bool:
+        """Whether the saved resume link may be followed: under the API's base (a link
+        saved by an older version, or under another API URL, is not) and not from a window
+        ending in the future."""
+        if state.resume_url is None:
+            return False
+        if not self.client.base.allows(state.resume_url):
+            log.warning(
+                "%s: saved resume link is not under the API URL; restarting", self.stream.path
+            )
+            return False
+        return not in_the_future(state.resume_cursor, self.options.max_clock_skew)
 
     def run(self) -> StreamState:
         """Land every page; the stream's state as finally committed."""
         if self.stream.incremental and not self.resuming:
+            self._repair_future_cursor()
             self._start_window()
         url = self.state.resume_url if self.resuming else self._first_url()
         while url is not None:
@@ -209,31 +255,48 @@ class _StreamLoad:
                 url = self._land_page(url)
             except _ResumeLinkRefused:
                 self.resuming = False
+                self.walk = PageWalk()
+                self._repair_future_cursor()
                 self._start_window()
                 url = self._first_url()
             except _LandingFailed:
                 raise
-            except StreamFailed:
-                # Keep the pages read before the failing one; a rerun resumes at that page.
+            except StreamFailed as failure:
+                # Keep the pages read before the failing one; a rerun resumes at that page,
+                # unless it is a link not to be followed: then the rerun starts the window over.
                 if self.stream.incremental:
                     with suppress(StreamFailed):
-                        self._commit(url)
+                        self._commit(url, resume=not isinstance(failure, _LinkRefused))
                         self.wait_for_landing()
                 raise
         return self.state
 
+    def _repair_future_cursor(self) -> None:
+        """A stored cursor beyond this host's clock (see :mod:`.window_clock`) goes back to
+        the newest value landed that is not in the future."""
+        if not in_the_future(self.start_cursor, self.options.max_clock_skew):
+            return
+        repaired = repaired_cursor(self.database, self.stream, self.cursor_column)
+        log.warning(
+            "%s: stored cursor %s is in the future; moved back to %s",
+            self.stream.path,
+            self.start_cursor,
+            repaired or "the start (nothing landed before it)",
+        )
+        self.start_cursor = repaired
+        self.state = replace(self.state, cursor=repaired, resume_url=None, resume_cursor=None)
+
     def _start_window(self) -> None:
         """End this run's window at the server's time less the margin; with no ``Date``
-        from the API, leave it open (the cursor then moves to the largest value seen)."""
+        from the API, leave it open (the cursor then moves to the largest value seen, up to
+        this host's time)."""
         try:
             now, requests = self.client.server_now(self.stream.path)
         except FetchError as error:
             raise self._page_failed(error) from None
         self.result.requests += requests
-        self.until = None
-        if now is not None:
-            moment = datetime.fromtimestamp(now, UTC).replace(tzinfo=None)
-            self.until = format_cursor(moment - self.options.window_margin)
+        end = window_end(self.stream.path, now, self.options.max_clock_skew)
+        self.until = None if end is None else format_cursor(end - self.options.window_margin)
         self.newest_in_run = self.until
 
     def _page_failed(self, error: FetchError) -> StreamFailed:
@@ -244,38 +307,45 @@ class _StreamLoad:
         since = self.start_cursor
         if since is not None:
             since = _shifted(since, -self.options.window_overlap)
+        if since is not None and self.until is not None and since > self.until:
+            raise StreamFailed(
+                f"stream {self.stream.path}: window {since}..{self.until} is inverted (the "
+                "stored cursor is ahead of the API's clock); nothing was asked"
+            )
         return first_page_url(self.client, self.stream, since, self.until, learned)
 
     def _land_page(self, url: str) -> str | None:
         """Fetch and buffer one page, committing the batch when full or last; the next URL."""
+        refused = self.walk.asking(url)
+        if refused is not None:
+            raise _LinkRefused(f"stream {self.stream.path}: stopped paging: {refused}")
         page = self._fetch(url)
-        try:
-            next_url = self._buffer_page(page)
-        finally:
-            # The parsed document goes before its decoding slot does.
-            del page
-            self.decoding.release()
-        if self.buffer.full or next_url is None:
-            self._commit(next_url)
-        return next_url
-
-    def _buffer_page(self, page: FetchedPage) -> str | None:
-        """Convert the page's resources into the buffer; the next page's URL."""
         self.resuming = False
         self.result.requests += page.requests
         self.result.pages += 1
         self.page_size = page.page_size
         if page.rate_limit_remaining is not None:
             self.result.rate_limit_remaining = page.rate_limit_remaining
-        try:
-            self.buffer.add(self.converter.convert(page.document.resources, self.synced_at))
-        except BadRecord as error:
-            raise StreamFailed(f"stream {self.stream.path}: page {page.url}: {error}") from None
-        return page.document.next_url
+        self.buffer.add(page.content)
+        refused = self.walk.read(page)
+        if refused is not None:
+            raise _LinkRefused(f"stream {self.stream.path}: stopped paging: {refused}")
+        if self.buffer.full or page.next_url is None:
+            self._commit(page.next_url)
+        return page.next_url
 
-    def _fetch(self, url: str) -> FetchedPage:
+    def _converted(self, document: Document) -> pa.Table:
+        return self.converter.convert(document.resources, self.synced_at)
+
+    def _fetch(self, url: str) -> FetchedPage[pa.Table]:
         try:
-            return self.client.fetch_page(url, shrink_on_bad_gateway=True, decoding=self.decoding)
+            return self.client.read_page(
+                url, self._converted, shrink_on_bad_gateway=True, decoding=self.decoding
+            )
+        except BadRecord as error:
+            raise StreamFailed(f"stream {self.stream.path}: page {url}: {error}") from None
+        except UnsafeUrl as error:
+            raise _LinkRefused(f"stream {self.stream.path}: next page {error}") from None
         except FetchError as error:
             if self.resuming and error.status is not None and 400 <= error.status < 500:
                 log.warning(
@@ -284,19 +354,20 @@ class _StreamLoad:
                 raise _ResumeLinkRefused from None
             raise self._page_failed(error) from None
 
-    def _commit(self, next_url: str | None) -> None:
+    def _commit(self, next_url: str | None, resume: bool = True) -> None:
         """Hand the buffered batch, with the state that goes with it, to the database's
         writer thread: it lands both in one transaction while the next pages are fetched.
         At most one batch per stream is in flight, which bounds memory; the last one is
-        waited for."""
+        waited for. Without ``resume`` the rows land but the state keeps no resume point:
+        the next run reads the window again from the cursor."""
         # First: when the batch before failed, nothing after it may land, or its state would
         # say its pages were in.
         self.wait_for_landing()
         newest = self.buffer.take_newest()
-        if self.until is None:
-            self.newest_in_run = _later(self.newest_in_run, newest)
+        if self.until is None and newest is not None:
+            self.newest_in_run = _later(self.newest_in_run, min(newest, newest_allowed()))
         batch = self.buffer.take()
-        finished = next_url is None
+        finished = resume and next_url is None
         if finished:
             new_state = replace(
                 self.state,
@@ -311,8 +382,8 @@ class _StreamLoad:
         else:
             new_state = replace(
                 self.state,
-                resume_url=next_url,
-                resume_cursor=self.newest_in_run,
+                resume_url=next_url if resume else None,
+                resume_cursor=self.newest_in_run if resume else None,
                 page_size=self._learned_page_size(),
             )
         landing = self.database.submit(lambda con: self._land(con, batch, new_state, finished))

@@ -19,6 +19,7 @@ from outreach_pipeline.client import JsonApiClient
 from outreach_pipeline.landing import RecordConverter, record_id
 from outreach_pipeline.landing.fingerprints import Fingerprint, fingerprint_of
 from outreach_pipeline.sync.options import SyncOptions
+from outreach_pipeline.sync.page_walk import PageWalk
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.sweep_pages import SweepPageFailed, fetch_rows
 
@@ -72,7 +73,8 @@ def _list(
         return converter.convert(resources, _NOT_LANDED).select(fingerprint.batch_columns)
 
     pages = []
+    walk = PageWalk()
     while url is not None:
-        page, url = fetch_rows(client, stream, url, "sweep listing", rows, result)
+        page, url = fetch_rows(client, stream, url, "sweep listing", rows, result, walk)
         pages.append(page)
     return pa.concat_tables(pages)

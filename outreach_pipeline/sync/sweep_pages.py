@@ -11,6 +11,7 @@ from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import FetchError, JsonApiClient
 from outreach_pipeline.landing import BadRecord
 from outreach_pipeline.sync.errors import StreamFailed
+from outreach_pipeline.sync.page_walk import PageWalk
 from outreach_pipeline.sync.results import StreamResult
 
 
@@ -29,11 +30,16 @@ def fetch_rows(
     what: str,
     convert: Callable[[list[dict[str, Any]]], pa.Table],
     result: StreamResult,
+    walk: PageWalk,
 ) -> tuple[pa.Table, str | None]:
-    """The page at ``url`` converted to rows, and the next page's URL (None: the last)."""
+    """The page at ``url`` converted to rows, and the next page's URL (None: the last);
+    ``walk`` is the listing's, stopping one that would not end."""
+    refused = walk.asking(url)
+    if refused is not None:
+        raise SweepPageFailed(f"stream {stream.path}: {what} stopped: {refused}", None)
     try:
         page = client.fetch_page(url, shrink_on_bad_gateway=True)
-        rows = convert(page.document.resources)
+        rows = convert(page.content.resources)
     except FetchError as error:
         raise SweepPageFailed(
             f"stream {stream.path}: {what} page {error.url}: {error.problem}", error.status
@@ -42,4 +48,7 @@ def fetch_rows(
         raise SweepPageFailed(f"stream {stream.path}: {what} page {url}: {error}", None) from None
     result.requests += page.requests
     result.pages += 1
-    return rows, page.document.next_url
+    refused = walk.read(page)
+    if refused is not None:
+        raise SweepPageFailed(f"stream {stream.path}: {what} stopped: {refused}", None)
+    return rows, page.next_url

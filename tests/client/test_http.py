@@ -135,21 +135,33 @@ def test_a_single_502_is_retried_at_the_same_page_size():
 def test_relative_next_links_are_made_absolute():
     body = b'{"data": [], "links": {"next": "/api/v2/users?page[after]=abc"}}'
     page = client_for(scripted(httpx.Response(200, content=body)), []).fetch_page(f"{API}/users")
-    assert page.document.next_url == "https://api.test/api/v2/users?page[after]=abc"
+    assert page.next_url == "https://api.test/api/v2/users?page[after]=abc"
 
 
-def test_a_decoded_page_holds_its_decoding_slot_and_a_bad_body_gives_it_back():
-    decoding = threading.BoundedSemaphore(3)
+def test_the_decoding_slot_is_held_while_a_page_is_read_and_given_back_however_it_ends():
+    decoding = threading.BoundedSemaphore(1)
     client = client_for(
         scripted(
             httpx.Response(200, content=b'{"data": [{"id"'),
             httpx.Response(200, content=b'["not", "a", "document"]'),
             httpx.Response(200, content=OK),
+            httpx.Response(200, content=OK),
         ),
         [],
     )
-    page = client.fetch_page(f"{API}/users", decoding=decoding)
-    assert page.requests == 3
-    # The two bad bodies gave their slots back; the page holds one until released.
-    assert decoding.acquire(blocking=False) and decoding.acquire(blocking=False)
-    assert not decoding.acquire(blocking=False)
+    held_while_reading = []
+
+    def read(document):
+        held_while_reading.append(not decoding.acquire(blocking=False))
+        return len(document.resources)
+
+    page = client.read_page(f"{API}/users", read, decoding=decoding)
+    assert page.requests == 3 and page.content == 1 and held_while_reading == [True]
+
+    def failing(document):
+        raise KeyError("reading failed")
+
+    with pytest.raises(KeyError):
+        client.read_page(f"{API}/users", failing, decoding=decoding)
+    # The two bad bodies and the failed read all gave the one slot back.
+    assert decoding.acquire(blocking=False)

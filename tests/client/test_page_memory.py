@@ -43,7 +43,7 @@ def test_pages_leave_no_body_behind_for_the_collector(
             before = tracemalloc.get_traced_memory()[0]
             for _ in range(PAGES):
                 page = client.fetch_page(url)
-                assert len(page.document.resources) == 100
+                assert len(page.content.resources) == 100
                 del page
             kept = tracemalloc.get_traced_memory()[0] - before
         finally:

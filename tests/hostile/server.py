@@ -10,8 +10,9 @@ standard library's threading server driven by a Python function:
         server.url            # "http://127.0.0.1:<port>"
         server.seen           # every request received, in order
 
-A :class:`Reply` may trickle its body (``chunk_delay``), announce more bytes than it sends, or
-hold the connection open without answering (``hang``).
+A :class:`Reply` may trickle its body (``chunk_delay``), announce more bytes than it sends,
+hold the connection open without answering (``hang``), or set its own ``Date`` header (an
+empty one for none).
 """
 
 from __future__ import annotations
@@ -162,7 +163,11 @@ class HostileServer:
         if length is None and isinstance(reply.body, bytes):
             length = len(reply.body)
         try:
-            handler.send_response(reply.status)
+            if any(name.lower() == "date" for name in reply.headers):
+                # The reply's own Date (e.g. a clock far off, or "" for none) replaces ours.
+                handler.send_response_only(reply.status)
+            else:
+                handler.send_response(reply.status)
             handler.send_header("Content-Type", reply.content_type)
             for name, value in reply.headers.items():
                 handler.send_header(name, value)
