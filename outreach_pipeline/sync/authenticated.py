@@ -8,7 +8,6 @@ stream in ``outreach.sync_runs``, so a run that never started is as visible as o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime
 
 import httpx
@@ -16,11 +15,11 @@ import httpx
 from outreach_pipeline.auth import AuthError, build_auth
 from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
 from outreach_pipeline.catalog import Stream
-from outreach_pipeline.landing import Database, load_state, record_run
-from outreach_pipeline.redaction import redact_and_cap
+from outreach_pipeline.landing import Database, load_state
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync.results import StreamResult
-from outreach_pipeline.sync.stream_sync import utc_now
+from outreach_pipeline.sync.run_rows import record_stream_run
+from outreach_pipeline.sync.window_clock import utc_now
 
 
 def authenticated(
@@ -52,23 +51,10 @@ def _record_unstarted(
     started_at: datetime,
     error: str,
 ) -> None:
-    with database.transaction() as con:
-        for stream in streams:
+    for stream in streams:
+        with database.transaction() as con:
             cursor = load_state(con, stream.path).cursor
-            result = StreamResult(
-                stream=stream.path,
-                cursor_before=cursor,
-                cursor_after=cursor,
-                error=redact_and_cap(error),
-            )
-            record_run(
-                con,
-                {
-                    **asdict(result),
-                    "run_id": run_id,
-                    "started_at": started_at,
-                    "finished_at": utc_now(),
-                    "full_refresh": full_refresh,
-                    "swept_deletes": False,
-                },
-            )
+        result = StreamResult(
+            stream=stream.path, cursor_before=cursor, cursor_after=cursor, error=error
+        )
+        record_stream_run(database, result, run_id, started_at, full_refresh, swept=False)

@@ -19,9 +19,8 @@ import threading
 import time
 from concurrent.futures import Future
 from contextlib import suppress
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -36,19 +35,19 @@ from outreach_pipeline.landing import (
     WriteCounts,
     format_cursor,
     load_state,
-    record_run,
     replace_from_stage,
     reset_stage,
     save_state,
     stage,
     upsert,
 )
-from outreach_pipeline.redaction import redact, redact_and_cap
+from outreach_pipeline.redaction import redact
 from outreach_pipeline.sync.batches import BatchBuffer
 from outreach_pipeline.sync.errors import StreamFailed
 from outreach_pipeline.sync.options import SyncOptions
 from outreach_pipeline.sync.page_walk import PageWalk
 from outreach_pipeline.sync.results import StreamResult
+from outreach_pipeline.sync.run_rows import record_stream_run
 from outreach_pipeline.sync.sweep import sweep, sweep_due
 from outreach_pipeline.sync.window_clock import (
     in_the_future,
@@ -139,31 +138,8 @@ def sync_stream(
         raise
     finally:
         result.duration_s = time.perf_counter() - started
-        _record(database, result, run_id, started_at, full_refresh, swept)
+        record_stream_run(database, result, run_id, started_at, full_refresh, swept)
     return result
-
-
-def _record(
-    database: Database,
-    result: StreamResult,
-    run_id: str,
-    started_at: datetime,
-    full_refresh: bool,
-    swept: bool,
-) -> None:
-    """The run's row in ``outreach.sync_runs``; its error text masked and capped."""
-    run: dict[str, Any] = {
-        **asdict(result),
-        "run_id": run_id,
-        "started_at": started_at,
-        "finished_at": utc_now(),
-        "full_refresh": full_refresh,
-        "swept_deletes": swept,
-    }
-    if result.error is not None:
-        run["error"] = redact_and_cap(result.error)
-    with database.transaction() as con:
-        record_run(con, run)
 
 
 class _LandingFailed(StreamFailed):
