@@ -13,6 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from outreach_pipeline.redaction import redact
 from outreach_pipeline.settings import SettingsError
 
 COMMAND_MODULES = ("emulator", "demo", "auth", "sync", "sql")
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except (UserFacingError, SettingsError) as error:
-        print(f"outreach-pipeline {args.command}: {error}", file=sys.stderr)
+        print(f"outreach-pipeline {args.command}: {redact(str(error))}", file=sys.stderr)
         return getattr(error, "exit_code", 2)
     except KeyboardInterrupt:
         return 130
