@@ -21,7 +21,7 @@ from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.defs.checks import relationship_targets
 
 
-def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+def reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
     """Whether ``goal`` is reachable from ``start`` following ``graph``'s edges."""
     seen, todo = set(), [start]
     while todo:
@@ -49,7 +49,7 @@ def upstream_streams() -> dict[str, tuple[str, ...]]:
     )
     graph: dict[str, set[str]] = {path: set() for path in streams}
     for source, target in edges:
-        if not _reaches(graph, target, source):
+        if not reaches(graph, target, source):
             graph[source].add(target)
     return {path: tuple(sorted(targets)) for path, targets in graph.items()}
 
