@@ -24,7 +24,6 @@ import pytest
 
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.landing.read_snapshot import is_current, snapshot_path
-from tests.hostile.snapshot_reader import read_with_sql
 from tests.reliability.figures import report
 from tests.reliability.test_contention import _expected_rows
 from tests.sync.processes import ROOT, EmulatorProcess, authorized_environment, sync_process
@@ -34,7 +33,7 @@ READER = Path(__file__).with_name("snapshot_reader.py")
 
 
 def _start_reader(
-    env: dict[str, str], via: str, stop_file: Path, output: Path, startup: float = 0.0
+    env: dict[str, str], via: str, stop_file: Path, output: Path
 ) -> subprocess.Popen[str]:
     """A reader process writing to a file (a reader blocked on a full pipe would stall)."""
     with output.open("w") as sink:
@@ -45,7 +44,6 @@ def _start_reader(
                 env["OUTREACH_DUCKDB_PATH"],
                 f"--via={via}",
                 f"--stop-file={stop_file}",
-                f"--startup={startup}",
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -53,33 +51,6 @@ def _start_reader(
             cwd=ROOT,
             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
         )
-
-
-def _sql_startup(db_path: Path) -> float:
-    """Seconds from starting ``outreach-pipeline sql`` to its query on an idle landing (the
-    best of three): what a reader waits for anyway, sync or not."""
-    previous = os.environ.get("OUTREACH_DUCKDB_PATH")
-    os.environ["OUTREACH_DUCKDB_PATH"] = str(db_path)
-    try:
-        return min(read_with_sql(0.0)["wait"] for _ in range(3))
-    finally:
-        if previous is None:
-            del os.environ["OUTREACH_DUCKDB_PATH"]
-        else:
-            os.environ["OUTREACH_DUCKDB_PATH"] = previous
-
-
-def _idle_landing(tmp_path: Path) -> Path:
-    """A small landing with every table, for timing the sql command's start-up."""
-    emulator = EmulatorProcess("--seed", "3", "--scale", "5")
-    try:
-        env = authorized_environment(emulator, tmp_path)
-        child = sync_process(env, "--streams", "users")
-        _, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-    finally:
-        emulator.stop()
-    return Path(env["OUTREACH_DUCKDB_PATH"])
 
 
 def run_readers_during_sync(
@@ -91,7 +62,6 @@ def run_readers_during_sync(
     sync_timeout: float,
     check_rows: bool,
 ) -> dict[str, Any]:
-    startup = _sql_startup(_idle_landing(tmp_path / "idle"))
     emulator = EmulatorProcess(*emulator_args)
     try:
         env = authorized_environment(emulator, tmp_path)
@@ -110,8 +80,7 @@ def run_readers_during_sync(
                 assert time.monotonic() - started < 60, "no snapshot published"
                 time.sleep(0.01)
             readers = [
-                _start_reader(env, via, stop_file, output, startup)
-                for via, output in outputs.items()
+                _start_reader(env, via, stop_file, output) for via, output in outputs.items()
             ]
             _, err = child.communicate(timeout=sync_timeout)
             sync_seconds = time.monotonic() - started
@@ -155,7 +124,6 @@ def run_readers_during_sync(
     waits = {via: max(read["wait"] for read in lines) for via, lines in reads.items()}
     figures = {
         "sync_seconds": round(sync_seconds, 1),
-        "sql_startup_s": round(startup, 3),
         "reads": {via: len(lines) for via, lines in reads.items()},
         "max_wait_s": {via: round(wait, 3) for via, wait in waits.items()},
         "stream_states_mid_load": mid_load,
