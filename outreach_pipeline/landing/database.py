@@ -130,10 +130,10 @@ class Database:
     thread once ``linger`` seconds pass without one. :meth:`close` drains the jobs,
     publishes what is not yet in the read snapshot and releases the file.
 
-    Publishing (checkpoint, copy, rename: ~1 s per 300 MB) happens between transactions on
-    whichever thread just committed, at most every ``publish_interval`` seconds, and on the
-    first open if the snapshot is missing or behind. A publish that fails (disk full) keeps
-    the previous snapshot and is warned about once; writing goes on.
+    Publishing (checkpoint, copy, rename: 0.2-0.3 s for 277 MB) happens between transactions
+    on whichever thread just committed, at most every ``publish_interval`` seconds, and after
+    the first commit if the snapshot is missing or behind. A publish that fails (disk full)
+    keeps the previous snapshot and is warned about once until one succeeds; writing goes on.
     """
 
     def __init__(
@@ -197,7 +197,7 @@ class Database:
                     # snapshots, a writer that died between two publishes) is published
                     # after the first commit, so that a new landing's first one has tables.
                     behind = not read_snapshot.is_current(self.path)
-                    self._published_at = time.monotonic() - self.publish_interval * behind
+                    self._published_at = time.monotonic() - (self.publish_interval if behind else 0)
             con = self._open
             try:
                 con.execute("BEGIN TRANSACTION")

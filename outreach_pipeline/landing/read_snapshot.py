@@ -75,7 +75,7 @@ def publish_held(db_path: Path) -> None:
 
 def _publish_copy(db_path: Path, with_wal: bool) -> None:
     snapshot = snapshot_path(db_path)
-    remove_leftovers(db_path)
+    _remove_leftovers(db_path)
     stamp = _landing_time(db_path)
     fd, name = tempfile.mkstemp(
         dir=snapshot.parent, prefix=f"{snapshot.name}{_PUBLISHING}{os.getpid()}-"
@@ -119,7 +119,7 @@ def _sync(path: Path) -> None:
         os.close(fd)
 
 
-def remove_leftovers(db_path: Path) -> None:
+def _remove_leftovers(db_path: Path) -> None:
     """Delete copies that a publisher which died mid-copy left (those of live processes are
     still being written)."""
     snapshot = snapshot_path(db_path)

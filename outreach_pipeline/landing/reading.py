@@ -50,8 +50,8 @@ def open_for_reading(
             return connect(snapshot, True, max(0.0, deadline - time.monotonic()), config)
         if time.monotonic() > deadline:
             raise DatabaseBusy(
-                f"the sync writing {db_path} published no read snapshot ({snapshot.name}) "
-                f"within {lock_timeout:.0f} s"
+                f"{db_path} has no read snapshot ({snapshot.name}) yet, and the process "
+                f"writing it published none within {lock_timeout:.0f} s"
             )
         time.sleep(_POLL)
 

@@ -9,13 +9,14 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from outreach_pipeline.landing import Database, sync_writer_lock
+from outreach_pipeline.landing import Database, DatabaseBusy, sync_writer_lock
 from outreach_pipeline.landing.read_snapshot import is_current, snapshot_path
 from outreach_pipeline.landing.reading import open_for_reading
 from tests.reliability.mounts import small_disk
@@ -68,6 +69,21 @@ def test_the_first_commit_and_the_close_publish(db_path: Path) -> None:
     assert _count(snapshot) == 10 and is_current(db_path)
     assert stat.S_IMODE(snapshot.stat().st_mode) == 0o600
     assert sorted(p.name for p in db_path.parent.iterdir()) == [db_path.name, snapshot.name]
+
+
+def test_a_next_writer_publishes_only_when_it_has_written(db_path: Path) -> None:
+    _database(db_path, publish_interval=3600).close()
+    snapshot = snapshot_path(db_path)
+    published = snapshot.stat().st_ino
+    db = Database(db_path, publish_interval=3600)
+    with db.transaction() as con:  # the snapshot is current: no copy at the first commit
+        con.execute("SELECT 1")
+    assert snapshot.stat().st_ino == published
+    _insert(db, 4)
+    db.close()
+    assert snapshot.stat().st_ino != published and _count(snapshot) == 4
+    Database(db_path).close()  # opened and closed without a write
+    assert is_current(db_path)
 
 
 def test_publishes_while_writing_and_an_open_reader_keeps_its_copy(db_path: Path) -> None:
@@ -173,3 +189,17 @@ def test_a_landing_from_before_snapshots_is_published_by_its_next_writer(db_path
         con.execute("INSERT INTO outreach.t VALUES (8, 'w')")
     assert _count(snapshot_path(db_path)) == 2  # published after its first commit
     db.close()
+
+
+def test_a_reader_waits_for_a_first_sync_to_publish(db_path: Path) -> None:
+    db_path.parent.mkdir()
+    with sync_writer_lock(db_path, wait=0):  # a first sync, not published yet
+        with pytest.raises(DatabaseBusy, match=r"no read snapshot \(landing.read.duckdb\) yet"):
+            open_for_reading(db_path, lock_timeout=0.2)
+        writer = threading.Timer(0.3, lambda: _database(db_path, 3600).close())
+        writer.start()
+        started = time.monotonic()
+        with open_for_reading(db_path, lock_timeout=10) as con:
+            assert con.execute("SELECT count(*) FROM outreach.t").fetchone() == (0,)
+        assert time.monotonic() - started >= 0.3
+        writer.join()
