@@ -1,7 +1,7 @@
 """``outreach-pipeline sql`` reaches the landing and nothing else: a query cannot read the token
 store (or any file), write a file, attach another database, install or load an extension, or
-switch external access back on. Each is refused with one line, and nothing is printed or
-written; ordinary queries still work, views included, and so does replaying a write-ahead log
+switch external access back on. Each is refused with DuckDB's message, and nothing is printed
+or written; ordinary queries still work, views included, and so does replaying a write-ahead log
 left by a writer that died.
 """
 

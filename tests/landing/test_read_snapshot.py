@@ -19,6 +19,7 @@ import pytest
 from outreach_pipeline.landing import Database, DatabaseBusy, sync_writer_lock
 from outreach_pipeline.landing.read_snapshot import is_current, snapshot_path
 from outreach_pipeline.landing.reading import open_for_reading
+from outreach_pipeline.settings import SettingsError, load_settings
 from tests.reliability.mounts import small_disk
 
 
@@ -203,3 +204,11 @@ def test_a_reader_waits_for_a_first_sync_to_publish(db_path: Path) -> None:
             assert con.execute("SELECT count(*) FROM outreach.t").fetchone() == (0,)
         assert time.monotonic() - started >= 0.3
         writer.join()
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_a_bad_interval_setting_is_named(value: str) -> None:
+    with pytest.raises(SettingsError, match="OUTREACH_READ_SNAPSHOT_INTERVAL"):
+        load_settings(env={"OUTREACH_READ_SNAPSHOT_INTERVAL": value}, dotenv=None)
+    interval = load_settings(env={"OUTREACH_READ_SNAPSHOT_INTERVAL": "2.5"}, dotenv=None)
+    assert interval.read_snapshot_interval == 2.5
