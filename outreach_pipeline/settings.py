@@ -26,6 +26,7 @@ DEFAULT_DUCKDB_PATH = "data/outreach_data.duckdb"
 LANDING_SCHEMA = "outreach"
 DEFAULT_TOKEN_STORE = "data/outreach-grant.json"
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
+DEFAULT_READ_SNAPSHOT_INTERVAL = 30.0
 
 
 class SettingsError(ValueError):
@@ -84,6 +85,8 @@ class Settings:
     oauth_url: str = DEFAULT_OAUTH_URL
     redirect_uri: str = DEFAULT_REDIRECT_URI
     duckdb_path: Path = Path(DEFAULT_DUCKDB_PATH)
+    # Seconds between two read snapshots a sync publishes while it writes (docs/landing.md).
+    read_snapshot_interval: float = DEFAULT_READ_SNAPSHOT_INTERVAL
     token_store_path: Path = Path(DEFAULT_TOKEN_STORE)
     credentials: tuple[Credentials, ...] = ()
     token_encryption_key: Secret | None = field(default=None, repr=False)
@@ -171,6 +174,21 @@ def _duckdb_path(env: Mapping[str, str]) -> Path:
     return path
 
 
+def _read_snapshot_interval(env: Mapping[str, str]) -> float:
+    text = env.get("OUTREACH_READ_SNAPSHOT_INTERVAL", "").strip()
+    if not text:
+        return DEFAULT_READ_SNAPSHOT_INTERVAL
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise SettingsError(
+            "OUTREACH_READ_SNAPSHOT_INTERVAL", f"must be 0 or more seconds, got {text!r}"
+        )
+    return seconds
+
+
 def load_settings(
     env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
 ) -> Settings:
@@ -193,6 +211,7 @@ def load_settings(
         oauth_url=_url(merged, "OUTREACH_OAUTH_URL", DEFAULT_OAUTH_URL),
         redirect_uri=_url(merged, "OUTREACH_REDIRECT_URI", DEFAULT_REDIRECT_URI),
         duckdb_path=_duckdb_path(merged),
+        read_snapshot_interval=_read_snapshot_interval(merged),
         token_store_path=Path(
             merged.get("OUTREACH_TOKEN_STORE", "").strip() or DEFAULT_TOKEN_STORE
         ),

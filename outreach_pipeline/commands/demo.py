@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"\nSample query:\n{SAMPLE_QUERY}\n")
     print_query(args.database, SAMPLE_QUERY)
     print(
-        f'\nQuery it yourself: uv run outreach-pipeline sql "..." '
-        f"(with OUTREACH_DUCKDB_PATH={args.database}), or duckdb {args.database}"
+        f"\nQuery it yourself: OUTREACH_DUCKDB_PATH={args.database} uv run outreach-pipeline "
+        'sql "..." (without a query: an interactive shell)'
     )
     return 0 if all(r.ok for r in results) else 1

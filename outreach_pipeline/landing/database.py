@@ -1,12 +1,12 @@
-"""Opening the DuckDB file briefly, writing it from one thread, and waiting politely when
-another process holds it.
+"""Opening the DuckDB file briefly, writing it from one thread, publishing a read snapshot
+of it, and waiting politely when another process holds it.
 
 DuckDB lets one process write a database file, and a read-only opener is refused while a
-writer has it open (and the other way round). So the sync never keeps the file open for
-long: it commits short transactions and closes the file once no write has come for
-``linger`` seconds, leaving gaps in which ``outreach-pipeline sql`` or the duckdb CLI can
-read. Whoever finds the file locked retries with a growing pause for up to ``lock_timeout``
-seconds.
+writer has it open (and the other way round). Readers therefore open the read snapshot the
+writer publishes between transactions (see ``read_snapshot``), every ``publish_interval``
+seconds while it writes and when it closes. The writer commits short transactions and
+closes the file once no write has come for ``linger`` seconds; whoever finds the file
+locked retries with a growing pause for up to ``lock_timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from typing import TypeVar
 
 import duckdb
 
+from outreach_pipeline.landing import read_snapshot
 from outreach_pipeline.landing.private_files import OwnerOnlyUmask, make_folder, narrow_to_owner
+from outreach_pipeline.settings import DEFAULT_READ_SNAPSHOT_INTERVAL
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -125,8 +127,13 @@ class Database:
     hands a job to the writer thread and returns at once, so a stream goes on fetching while
     its batch lands. Both share one connection, kept open while writes follow each other
     (opening and closing cost ~20 ms each: closing checkpoints) and closed by the writer
-    thread once ``linger`` seconds pass without one. :meth:`close` drains the jobs and
-    releases the file.
+    thread once ``linger`` seconds pass without one. :meth:`close` drains the jobs,
+    publishes what is not yet in the read snapshot and releases the file.
+
+    Publishing (checkpoint, copy, rename: 0.2-0.3 s for 277 MB) happens between transactions
+    on whichever thread just committed, at most every ``publish_interval`` seconds, and after
+    the first commit if the snapshot is missing or behind. A publish that fails (disk full)
+    keeps the previous snapshot and is warned about once until one succeeds; writing goes on.
     """
 
     def __init__(
@@ -136,8 +143,13 @@ class Database:
         memory_limit: str = "64MB",
         linger: float = 0.2,
         memory_growth: int = 4,
+        publish_interval: float = DEFAULT_READ_SNAPSHOT_INTERVAL,
     ) -> None:
         self.path = Path(path)
+        self.publish_interval = publish_interval
+        self._published_at: float | None = None  # by this object (monotonic)
+        self._unpublished = False  # commits not in the read snapshot yet
+        self._publish_failed = False
         # DuckDB's buffer pool otherwise grows towards 80% of RAM while appending to wide
         # tables; past the limit it spills to disk, keeping the sync's memory flat. A job
         # that runs DuckDB out of memory is run again with twice the limit, up to
@@ -180,6 +192,12 @@ class Database:
         with self._connection_lock:
             if self._open is None:
                 self._open = self._connect()
+                if self._published_at is None:
+                    # A snapshot missing or behind at the first open (a landing from before
+                    # snapshots, a writer that died between two publishes) is published
+                    # after the first commit, so that a new landing's first one has tables.
+                    behind = not read_snapshot.is_current(self.path)
+                    self._published_at = time.monotonic() - (self.publish_interval if behind else 0)
             con = self._open
             try:
                 con.execute("BEGIN TRANSACTION")
@@ -193,6 +211,8 @@ class Database:
                 raise
             finally:
                 self._last_write = time.monotonic()
+            self._unpublished = True
+            self._publish_if_due()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         """Open the file owner-only (see ``private_files``): files from before are narrowed,
@@ -228,6 +248,8 @@ class Database:
             jobs.put(None)
             thread.join()
         with self._connection_lock:
+            if self._unpublished:
+                self._publish_on_close()
             self._release()
 
     def _start_writer(self) -> Jobs:
@@ -291,7 +313,44 @@ class Database:
     def _close_if_idle(self) -> None:
         with self._connection_lock:
             if self._open is not None and time.monotonic() - self._last_write >= self.linger:
+                self._publish_if_due()
                 self._release()
+
+    def _publish_on_close(self) -> None:
+        if self._open is None:  # closed while idle
+            try:
+                self._open = self._connect()
+            except (DatabaseBusy, duckdb.Error, OSError) as error:
+                log.warning("could not publish the read snapshot of %s: %s", self.path, error)
+                return
+        self._publish()
+
+    def _publish_if_due(self) -> None:
+        assert self._published_at is not None
+        if self._unpublished and time.monotonic() - self._published_at >= self.publish_interval:
+            self._publish()
+
+    def _publish(self) -> None:
+        """Publish through the open connection (the caller holds the connection lock and no
+        transaction is under way); a failure keeps the previous snapshot."""
+        assert self._open is not None
+        self._published_at = time.monotonic()
+        try:
+            read_snapshot.publish(self._open, self.path)
+        except (OSError, duckdb.Error) as error:
+            if isinstance(error, duckdb.Error):
+                self._release()  # a failed checkpoint can leave the connection unusable
+            if not self._publish_failed:
+                log.warning(
+                    "could not publish the read snapshot of %s (%s): readers see the last "
+                    "one published; the sync goes on",
+                    self.path,
+                    error,
+                )
+            self._publish_failed = True
+            return
+        self._unpublished = False
+        self._publish_failed = False
 
     def _release(self) -> None:
         """Close the connection (the caller holds the connection lock). Closing checkpoints,

@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 
 from outreach_pipeline.landing.database import DatabaseBusy
 from outreach_pipeline.landing.private_files import PRIVATE_FILE, make_folder
+from outreach_pipeline.landing.processes import is_alive
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,17 @@ def sync_writer_lock(db_path: Path, wait: float) -> Iterator[None]:
 def _write_pid(fd: int) -> None:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+
+
+def sync_running(db_path: Path) -> bool:
+    """Whether a sync holds the landing's writer lock now, told without taking the lock (a
+    sync starting at that moment would find it taken): the holder's PID is in the file,
+    and the file is emptied on release (a sync that was killed leaves a dead PID)."""
+    try:
+        pid = writer_lock_path(db_path).read_text().strip()
+    except OSError:
+        return False
+    return pid.isdigit() and is_alive(int(pid))
 
 
 def _holder(path: Path) -> str:

@@ -51,7 +51,11 @@ def run_sync(
         raise ValueError(f"a stream is named twice in {paths}: sync each once")
     # Held until the database is closed: another sync of it waits (or gives up) meanwhile.
     with sync_writer_lock(settings.duckdb_path, options.writer_lock_wait):
-        database = Database(settings.duckdb_path, memory_limit=options.duckdb_memory_limit)
+        database = Database(
+            settings.duckdb_path,
+            memory_limit=options.duckdb_memory_limit,
+            publish_interval=settings.read_snapshot_interval,
+        )
         with database.transaction() as con:
             ensure_schema(con, catalog().values())
         run_id = uuid.uuid4().hex[:12]

@@ -1,7 +1,7 @@
 """``outreach-pipeline sql`` reaches the landing and nothing else: a query cannot read the token
 store (or any file), write a file, attach another database, install or load an extension, or
-switch external access back on. Each is refused with one line, and nothing is printed or
-written; ordinary queries still work, views included, and so does replaying a write-ahead log
+switch external access back on. Each is refused with DuckDB's message, and nothing is printed
+or written; ordinary queries still work, views included, and so does replaying a write-ahead log
 left by a writer that died.
 """
 
@@ -88,7 +88,7 @@ def test_a_query_reaches_nothing_but_the_landing(
 
     assert code == 2
     assert TOKEN not in out + err
-    (line,) = err.strip().splitlines()
+    line = err.splitlines()[0]  # then DuckDB's pointer into the query, if it gave one
     assert line.startswith("outreach-pipeline sql: ")
     assert "Permission Error" in line or "configuration has been locked" in line, line
     assert sorted(p.name for p in landing.iterdir()) == before
