@@ -90,7 +90,7 @@ def test_malformed_urls_are_one_line_in_every_command(tmp_path: Path):
         for command in ("sync", "auth status")
     }
     for (variable, value, command), process in runs.items():
-        out, err = process.communicate(timeout=120)
+        _out, err = process.communicate(timeout=120)
         assert process.returncode == 2, (variable, value, command, err)
         line = _one_line(err)
         assert variable in line, (command, line)
@@ -99,7 +99,7 @@ def test_malformed_urls_are_one_line_in_every_command(tmp_path: Path):
 @pytest.mark.parametrize("port", ["70000", "abc", "-1"])
 def test_a_bad_emulator_port_is_one_line(tmp_path: Path, port: str):
     process = start_cli(["emulator", f"--port={port}"], {}, tmp_path)
-    out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=60)
     assert process.returncode == 2, err
     assert "--port" in _one_line(err)
 
