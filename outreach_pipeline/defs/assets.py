@@ -19,8 +19,8 @@ from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.client import ApiUnusable
 from outreach_pipeline.defs.checks import asset_key, check_specs, data_checks, timestamp_column
 from outreach_pipeline.defs.lineage import dependency_order, upstream_streams
-from outreach_pipeline.defs.run_log import RunLogProgress
 from outreach_pipeline.defs.resources import OutreachResource
+from outreach_pipeline.defs.run_log import RunLogProgress
 from outreach_pipeline.landing import SCHEMA, columns, table_name
 from outreach_pipeline.settings import SettingsError
 from outreach_pipeline.sync import StreamResult
