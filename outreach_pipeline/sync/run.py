@@ -95,7 +95,7 @@ def run_sync(
                     stream_of(client.base.relative(url)), problem, wait
                 ),
             )
-            _check_api(client, database, selected, run_id, full_refresh)
+            probed = _check_api(client, database, selected, run_id, full_refresh)
             # Leaving the pool waits for the streams still running, so the database is closed
             # only once nothing can write to it any more.
             with client, ThreadPoolExecutor(max_workers=options.concurrency) as pool:
@@ -111,8 +111,9 @@ def run_sync(
                         run_id=run_id,
                         decoding=decoding,
                         progress=progress,
+                        requests_before=probed if number == 0 else 0,
                     )
-                    for stream in selected
+                    for number, stream in enumerate(selected)
                 ]
                 try:
                     wait(futures, return_when=FIRST_EXCEPTION)
@@ -144,18 +145,19 @@ def _check_api(
     streams: Sequence[Stream],
     run_id: str,
     full_refresh: bool,
-) -> None:
+) -> int:
     """Read the API's clock once for all streams (they would each ask it first): an API URL
     that cannot be right (:class:`ApiUnusable`) is then reported once, in seconds, with a
     failed row per stream, instead of by every stream after its retries. Other failures are
-    left for the streams to meet and report."""
+    left for the streams to meet and report. The requests it took (asking for the first
+    stream's first record), counted as that stream's."""
     if not streams:
-        return
+        return 0
     started_at = utc_now()
     try:
-        client.server_now(streams[0].path)
+        return client.server_now(streams[0].path)[1]
     except ApiUnusable as error:
         record_unstarted(database, streams, run_id, full_refresh, started_at, error.problem)
         raise
     except (FetchError, Interrupted):
-        pass
+        return 0

@@ -110,6 +110,7 @@ def sync_stream(
     run_id: str = "",
     decoding: threading.Semaphore | None = None,
     progress: SyncProgress | None = None,
+    requests_before: int = 0,
 ) -> StreamResult:
     """Bring ``stream``'s table up to date with the API; errors end up in ``result.error``.
 
@@ -125,13 +126,15 @@ def sync_stream(
     ``interrupted``, and the next run resumes where it stopped.
 
     ``progress`` is told when the stream starts, of each page read and when it finishes.
+    ``requests_before``: requests the run made for this stream before it started (counted in
+    its result).
     """
     options = options or SyncOptions()
     progress = progress or SyncProgress()
     progress.stream_started(stream.path)
     decoding = decoding or threading.BoundedSemaphore(options.pages_decoded_at_once)
     started_at, started = utc_now(), time.perf_counter()
-    result = StreamResult(stream=stream.path, run_id=run_id)
+    result = StreamResult(stream=stream.path, run_id=run_id, requests=requests_before)
     state = StreamState()
     swept = False
     try:
