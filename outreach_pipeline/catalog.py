@@ -79,18 +79,20 @@ def catalog() -> dict[str, Stream]:
     }
 
 
-def stream(path: str) -> Stream:
-    """Look up a stream by path, naming the known ones when it does not exist."""
+def stream(name: str) -> Stream:
+    """Look up a stream by its API path (``sequenceStates``) or its table name
+    (``sequence_states``), naming the known ones when it does not exist."""
     streams = catalog()
-    if path not in streams:
+    found = streams.get(name) or next((s for s in streams.values() if s.table == name), None)
+    if found is None:
         known = ", ".join(streams)
-        raise KeyError(f"unknown stream {path!r}; known streams: {known}")
-    return streams[path]
+        raise KeyError(f"unknown stream {name!r}; known streams: {known} (or their table names)")
+    return found
 
 
 def select(paths: str | None) -> list[Stream]:
-    """Streams named in a comma-separated list, each once, in the order first named; every
-    stream when ``paths`` is None.
+    """Streams named (by path or table name) in a comma-separated list, each once, in the
+    order first named; every stream when ``paths`` is None.
 
     A list naming no stream (``""``, ``" , "``) raises ``KeyError`` as an unknown name does:
     reading it as "all streams" would start the longest sync there is on a typo. A stream named
@@ -104,7 +106,7 @@ def select(paths: str | None) -> list[Stream]:
             f"no stream named in {paths!r}; name streams like 'prospects,accounts', "
             "or leave the option out for all streams"
         )
-    return [stream(name) for name in dict.fromkeys(names)]
+    return list({chosen.path: chosen for chosen in map(stream, names)}.values())
 
 
 def scopes_for(streams: list[Stream]) -> list[str]:

@@ -129,11 +129,37 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 def _url(env: Mapping[str, str], variable: str, default: str) -> str:
+    """The URL in ``variable``, read the way every later use reads it: http or https, a
+    host (an IPv6 one in brackets), a numeric port in 1..65535 if any."""
     value = env.get(variable, "").strip() or default
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SettingsError(variable, f"must be an http(s) URL, got {value!r}")
+    problem = url_problem(value)
+    if problem is not None:
+        raise SettingsError(variable, f"must be an http(s)://host[:port][/path] URL ({problem})")
     return value.rstrip("/")
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not a usable http(s) URL; None when it is."""
+    try:
+        parts = urlsplit(value)
+        hostname, port = parts.hostname, parts.port
+    except ValueError as error:  # "Invalid IPv6 URL", a non-numeric or out-of-range port
+        return f"{error}, in {shown_value(value)}"
+    if parts.scheme not in ("http", "https"):
+        return f"the scheme must be http or https, in {shown_value(value)}"
+    if not hostname:
+        return f"no host, in {shown_value(value)}"
+    if port == 0:
+        return f"port 0 is not a port to connect to, in {shown_value(value)}"
+    if any(c.isspace() or ord(c) < 0x20 for c in value):
+        return f"spaces or control characters, in {shown_value(value)}"
+    return None
+
+
+def shown_value(value: str, limit: int = 120) -> str:
+    """A setting's value for one line of an error: escaped and cut short."""
+    text = value.encode("unicode_escape").decode("ascii")
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def _pair(env: Mapping[str, str], kind: CredentialKind, prefix: str) -> Credentials | None:

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TextIO, cast, get_args
 from urllib.parse import parse_qs, urlsplit
 
+from outreach_pipeline.auth.authorize_check import check_authorize_url
 from outreach_pipeline.auth.build import oauth_client
 from outreach_pipeline.auth.errors import (
     AuthError,
@@ -221,10 +222,13 @@ def login(
     """Authorize in the browser and store the grant; returns it.
 
     ``show`` prints instructions and the URL (always); ``open_browser`` (None: don't) opens it.
+    An authorize page that cannot be reached, or refuses the client, fails at once
+    (:func:`check_authorize_url`).
     """
     start_kind = settings.credentials_for(kind).kind
     state = new_state(start_kind)
     url = oauth_client(settings, start_kind).authorize_url(scopes, state)
+    check_authorize_url(url, settings.oauth_url)
 
     def finish(params: dict[str, str]) -> Grant:
         return _store_grant(settings, *check_redirect(params, state))

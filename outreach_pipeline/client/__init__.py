@@ -1,16 +1,18 @@
 """The Outreach JSON:API client: paging, retries, page-size halving, the shared rate budget."""
 
 from outreach_pipeline.client.documents import Document, MalformedDocument, parse_document
-from outreach_pipeline.client.errors import FetchError
+from outreach_pipeline.client.errors import ApiUnusable, FetchError, Interrupted
 from outreach_pipeline.client.http import FetchedPage, JsonApiClient, PageLimits, RetryPolicy
 from outreach_pipeline.client.ratebudget import RateBudget, read_rate_headers, shared_budget
 from outreach_pipeline.client.urls import ApiBase, UnsafeUrl
 
 __all__ = [
     "ApiBase",
+    "ApiUnusable",
     "Document",
     "FetchError",
     "FetchedPage",
+    "Interrupted",
     "JsonApiClient",
     "MalformedDocument",
     "PageLimits",

@@ -22,3 +22,14 @@ class RetryableResponse(Exception):
         self.problem = problem
         self.status = status
         self.wait = wait
+
+
+class Interrupted(Exception):
+    """The run was asked to stop (Ctrl-C, SIGTERM, a Dagster termination): no more requests."""
+
+
+class ApiUnusable(FetchError):
+    """The API URL cannot be what was meant: its host refused the connection (or has no
+    address) before any answer came, or it answered 404 before any page was read. Asking
+    again, or for another stream, would only repeat it: the whole run stops, naming the
+    setting."""

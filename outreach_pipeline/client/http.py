@@ -12,11 +12,18 @@ No request leaves for a URL outside the configured API base (:mod:`.urls`), what
 a page carried. Each answer is bounded by :class:`PageLimits`: a body over the size cap
 fails the page at once (asking again would bring the same body), a page not read by its
 deadline (a trickled body) is dropped and retried like a timeout.
+
+A run is stopped with ``stop`` (a ``threading.Event``): once set, no request starts, a body
+being read is dropped and a retry wait ends, each raising :class:`Interrupted`. A host that
+refuses the connection (or has no address) before any answer came, and a 404 before any page
+was read, raise :class:`ApiUnusable` at once, for every request after it too: the API URL is
+wrong or the API is down, and retrying would only say so for minutes.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import threading
@@ -31,7 +38,7 @@ import httpx
 import tenacity
 
 from outreach_pipeline.client.documents import Document, MalformedDocument, parse_document
-from outreach_pipeline.client.errors import FetchError, RetryableResponse
+from outreach_pipeline.client.errors import ApiUnusable, FetchError, Interrupted, RetryableResponse
 from outreach_pipeline.client.ratebudget import RateBudget, RateHeaders, read_rate_headers
 from outreach_pipeline.client.server_clock import ServerClock
 from outreach_pipeline.client.urls import ApiBase
@@ -128,18 +135,28 @@ class JsonApiClient:
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | None = None,
         max_connections: int = 16,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         clock: Callable[[], float] = time.time,
         transport: httpx.BaseTransport | None = None,
         limits: PageLimits | None = None,
+        stop: threading.Event | None = None,
+        on_retry: Callable[[str, str, float], None] | None = None,
     ) -> None:
+        """``sleep`` (default: a wait that ``stop`` ends) is how retries wait; ``on_retry``
+        is told of each one: the URL, the problem and the seconds it waits."""
         self.api_url = api_url.rstrip("/")
         self.base = ApiBase(api_url)
         self.limits = limits or PageLimits()
         self.budget = budget
         self.retry = retry or RetryPolicy()
-        self._sleep = sleep
+        self.stop = stop or threading.Event()
+        self._sleep = sleep or self.stop.wait
+        self._on_retry = on_retry
         self._clock = clock
+        # Whether any answer, and any 2xx answer, came yet; what made the API unusable.
+        self._answered = False
+        self._answered_ok = False
+        self._unusable: ApiUnusable | None = None
         self.server_clock = ServerClock()
         self._probing = threading.Lock()
         self._http = httpx.Client(
@@ -204,6 +221,7 @@ class JsonApiClient:
         progress = _Progress(self.base.check(url))
 
         def attempt() -> FetchedPage[T]:
+            self._check_usable()
             progress.requests += 1
             try:
                 body, rate = self._get_body(progress.url)
@@ -245,8 +263,8 @@ class JsonApiClient:
             retry=tenacity.retry_if_exception_type((RetryableResponse, *_TRANSIENT_ERRORS)),
             stop=lambda state: failures(state) >= self.retry.attempts,
             wait=lambda state: self._wait(state, failures(state)),
-            sleep=self._sleep,
-            before_sleep=_log_retry,
+            sleep=self._pause,
+            before_sleep=lambda state: self._retrying(state, progress.url),
             reraise=True,
         )
         try:
@@ -255,6 +273,27 @@ class JsonApiClient:
             raise FetchError(failed.url, failed.problem, failed.status) from None
         except _TRANSIENT_ERRORS as failed:
             raise FetchError(progress.url, redact(f"{type(failed).__name__}: {failed}")) from None
+
+    def _pause(self, seconds: float) -> None:
+        self._sleep(seconds)
+
+    def _check_usable(self) -> None:
+        if self.stop.is_set():
+            raise Interrupted("stopped on request")
+        if self._unusable is not None:
+            raise self._unusable
+
+    def _unusable_api(self, url: str, problem: str, status: int | None) -> ApiUnusable:
+        self._unusable = ApiUnusable(url, problem, status)
+        return self._unusable
+
+    def _retrying(self, retry_state: tenacity.RetryCallState, url: str) -> None:
+        outcome = retry_state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        problem = redact(str(failure))
+        log.info("attempt %s failed (%s); retrying", retry_state.attempt_number, problem)
+        if self._on_retry is not None and retry_state.next_action is not None:
+            self._on_retry(url, problem, retry_state.next_action.sleep)
 
     def _wait(self, retry_state: tenacity.RetryCallState, failures: int) -> float:
         """The wait after a failed attempt: what the server asked for, else an exponential
@@ -277,8 +316,19 @@ class JsonApiClient:
             # Streamed, so the body is ours alone: a response read whole keeps it, and httpx's
             # response and stream objects refer to each other, so each page's body (MBs)
             # waited for the cyclic garbage collector (1 GB at scale 20000 without it).
-            with self._http.stream("GET", url) as response:
-                body = self._read_body(url, response, deadline)
+            try:
+                with self._http.stream("GET", url) as response:
+                    self._answered = True
+                    body = self._read_body(url, response, deadline)
+            except httpx.ConnectError as error:
+                if self._answered:
+                    raise
+                raise self._unusable_api(
+                    url,
+                    f"cannot connect to OUTREACH_API_URL={self.api_url} ({redact(str(error))}): "
+                    "is the URL right and the API up?",
+                    None,
+                ) from None
             rate = read_rate_headers(response.headers, self._clock())
             self.server_clock.observe(response.headers.get("date"))
         finally:
@@ -291,12 +341,19 @@ class JsonApiClient:
             raise RetryableResponse(url, f"HTTP {status}, retry in {wait:.0f} s", status, wait)
         if status >= 500:
             raise RetryableResponse(url, f"HTTP {status}", status)
+        if status == 404 and not self._answered_ok:
+            # Not kept for later requests: a resume link saved by an earlier run may 404 alone.
+            raise ApiUnusable(
+                url,
+                f"OUTREACH_API_URL={self.api_url} answered 404 for {self.base.relative(url)}: "
+                "is the base URL right (it usually ends in /api/v2)?",
+                status,
+            )
         if status >= 400:
-            # The body may echo the request, token included: masked before it goes anywhere.
-            excerpt = redact(body[:4096].decode("utf-8", "replace"))[:300]
-            raise FetchError(url, f"HTTP {status}: {excerpt!r}", status)
+            raise FetchError(url, f"HTTP {status}: {error_text(body)}", status)
         if status >= 300:
             raise FetchError(url, f"HTTP {status}: redirects are not followed", status)
+        self._answered_ok = True
         return body, rate
 
     def _read_body(self, url: str, response: httpx.Response, deadline: float) -> bytes:
@@ -310,6 +367,8 @@ class JsonApiClient:
         chunks = []
         size = 0
         for chunk in response.iter_bytes():
+            if self.stop.is_set():
+                raise Interrupted("stopped on request")
             size += len(chunk)
             if size > cap:
                 raise FetchError(url, f"body is over the {cap}-byte limit")
@@ -337,12 +396,18 @@ class JsonApiClient:
         return self.retry.max_wait
 
 
-def _log_retry(retry_state: tenacity.RetryCallState) -> None:
-    outcome = retry_state.outcome
-    failure = outcome.exception() if outcome is not None else None
-    log.warning(
-        "attempt %s failed (%s); retrying", retry_state.attempt_number, redact(str(failure))
-    )
+def error_text(body: bytes) -> str:
+    """An error answer's body for one line of text: a JSON:API error's title and detail, else
+    the text itself, whitespace folded, masked (it may echo the request, token included) and
+    capped; never a bytes repr."""
+    text = body[:4096].decode("utf-8", "replace")
+    try:
+        errors = json.loads(text).get("errors") or []
+        first = errors[0]
+        text = ": ".join(str(first[k]) for k in ("title", "detail") if first.get(k))
+    except (ValueError, AttributeError, IndexError, KeyError, TypeError):
+        pass
+    return redact(" ".join(text.split()))[:300] or "(empty body)"
 
 
 def _as_is(document: Document) -> Document:

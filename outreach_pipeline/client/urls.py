@@ -58,6 +58,11 @@ class ApiBase:
             )
         return url
 
+    def relative(self, url: str) -> str:
+        """``url``'s path below the base (``/prospects`` for ``<base>/prospects?...``)."""
+        path = urlsplit(url).path
+        return path[len(self.prefix) :] if path.startswith(self.prefix) else path
+
     def allows(self, url: str) -> bool:
         return self._problem(url) is None
 

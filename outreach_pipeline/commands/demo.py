@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         elapsed = time.monotonic() - started
     records = sum(r.records for r in results)
     print(f"\nFull sync of {len(results)} streams into {args.database}:\n")
-    print(summary_table(results))
+    print(summary_table(results, elapsed))
     print(f"{records} records in {elapsed:.1f} s ({records / max(elapsed, 1e-9):,.0f} records/s)")
     print(f"\nSample query:\n{SAMPLE_QUERY}\n")
     print_query(args.database, SAMPLE_QUERY)

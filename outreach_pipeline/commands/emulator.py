@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Prints its base URL on start.",
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument("--port", default="0", help="0 picks a free port (default)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=int, default=2000, help="number of prospects")
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
@@ -52,6 +52,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
+def port_number(text: str) -> int:
+    """The ``--port`` to listen on, 0..65535 (0: any free one)."""
+    port = int(text) if text.strip().isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise UserFacingError(f"--port must be 0..65535 (0: any free port), got {text!r}")
+    return port
+
+
 def config_from(args: argparse.Namespace) -> EmulatorConfig:
     key = args.s2s_public_key.read_text() if args.s2s_public_key else None
     try:
@@ -77,11 +85,12 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
 
 
 def run(args: argparse.Namespace) -> int:
+    port = port_number(args.port)
     emulator = Emulator(config_from(args))
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        with emulator.serve(host=args.host, port=args.port):
+        with emulator.serve(host=args.host, port=port):
             print(
                 f"Outreach emulator listening on {emulator.base_url} "
                 f"(api: {emulator.api_url}, oauth: {emulator.oauth_url})",

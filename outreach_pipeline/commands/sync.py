@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
+import time
 from collections.abc import Sequence
-from typing import TextIO
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
 
 import duckdb
-import httpx
+from rich.console import Console
 
 from outreach_pipeline.auth import AuthError
 from outreach_pipeline.catalog import select
 from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.client import ApiUnusable
+from outreach_pipeline.commands.stopping import StopOnSignal
+from outreach_pipeline.commands.sync_progress import LiveTable, PlainLines, outcome, run_outcome
 from outreach_pipeline.landing import DatabaseBusy
 from outreach_pipeline.settings import load_settings
 from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
+from outreach_pipeline.sync.progress import SyncProgress
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +58,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="while another sync writes the same database, wait this long for it to finish "
         "before giving up (default %(default).0f; 0: give up at once)",
     )
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--quiet", action="store_true", help="print nothing but errors (no progress, no summary)"
+    )
+    shown.add_argument(
+        "--verbose", action="store_true", help="also log each retry and warning in detail"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the summary as one JSON object (run id, database, wall time, streams)",
+    )
     parser.set_defaults(handler=run)
+
+
+@dataclass(frozen=True)
+class Output:
+    """What the command prints: progress on stderr (unless ``quiet``), then the summary on
+    stdout as a table or ``json`` (unless ``quiet``); ``verbose`` adds the log records."""
+
+    quiet: bool = False
+    verbose: bool = False
+    json: bool = False
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,35 +89,47 @@ def run(args: argparse.Namespace) -> int:
     if not args.wait >= 0:
         raise UserFacingError("--wait must be 0 or more seconds")
     options = SyncOptions(batch_rows=args.batch_rows, writer_lock_wait=args.wait)
-    return execute(args.streams, args.full_refresh, args.sweep_deletes, options=options)
+    output = Output(quiet=args.quiet, verbose=args.verbose, json=args.json)
+    return execute(args.streams, args.full_refresh, args.sweep_deletes, options, output)
 
 
 def execute(
     streams: str | None,
-    full_refresh: bool = False,
-    sweep_deletes: bool = False,
-    auth: httpx.Auth | None = None,
-    options: SyncOptions | None = None,
+    full_refresh: bool,
+    sweep_deletes: bool,
+    options: SyncOptions,
+    output: Output,
     out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
 ) -> int:
-    """Run the sync and print the summary; exit code 1 when any stream failed."""
+    """Run the sync, showing its progress, and print the summary. Exit code 1 when any
+    stream failed; 128 + the signal's number when SIGINT or SIGTERM stopped it."""
     settings = load_settings()
     try:
         chosen = select(streams)
     except KeyError as error:
         raise UserFacingError(str(error.args[0])) from error
-    try:
-        results = run_sync(
-            settings,
-            chosen,
-            full_refresh=full_refresh,
-            sweep_deletes=sweep_deletes,
-            auth=auth,
-            options=options,
+    if output.verbose:
+        logging.basicConfig(
+            level=logging.INFO, stream=err, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    started = time.monotonic()
+    try:
+        with StopOnSignal() as stopping, _progress(output, err) as progress:
+            results = run_sync(
+                settings,
+                chosen,
+                full_refresh=full_refresh,
+                sweep_deletes=sweep_deletes,
+                options=options,
+                stop=stopping.event,
+                progress=progress,
+            )
     except (AuthError, DatabaseBusy) as error:
         # Every auth failure carries a one-line message saying what to do (auth.errors).
         raise UserFacingError(str(error)) from error
+    except ApiUnusable as error:
+        raise UserFacingError(error.problem) from error
     except (duckdb.IOException, duckdb.TransactionException, OSError) as error:
         # A full disk or a read-only file or folder: each batch committed before it is kept.
         problem = str(error).splitlines()[0]
@@ -93,15 +137,75 @@ def execute(
             f"cannot write {settings.duckdb_path} ({problem}); batches committed so far are "
             "kept: free space or make it writable, then sync again to resume"
         ) from error
-    out.write(summary_table(results))
-    failed = [r for r in results if r.error]
+    summary = RunSummary(results, time.monotonic() - started, settings.duckdb_path)
+    if output.json:
+        out.write(json.dumps(summary.as_json()) + "\n")
+    elif not output.quiet:
+        out.write(summary_table(results, summary.wall_s))
+        out.write(summary.footer() + "\n")
+    failed = [r for r in results if r.error and not r.interrupted]
     for result in failed:
-        print(f"error: {result.error}", file=sys.stderr)
+        print(f"error: {result.error}", file=err)
+    if stopping.signal is not None:
+        print(
+            f"interrupted by {stopping.signal.name}: {summary.records} rows written before it "
+            f"are kept in {settings.duckdb_path}; sync again to resume",
+            file=err,
+        )
+        return stopping.exit_code
     return 1 if failed else 0
 
 
-def summary_table(results: Sequence[StreamResult]) -> str:
-    """stream | rows | deleted | requests | seconds | status, one line per stream and a total."""
+def _progress(output: Output, err: TextIO) -> AbstractContextManager[SyncProgress]:
+    if output.quiet:
+        return nullcontext(SyncProgress())
+    if err.isatty():
+        return LiveTable(Console(file=err))
+    return nullcontext(PlainLines(err))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run's totals, over the wall time it took (streams overlap)."""
+
+    results: Sequence[StreamResult]
+    wall_s: float
+    database: Path
+
+    @property
+    def records(self) -> int:
+        return sum(r.records for r in self.results)
+
+    @property
+    def run_id(self) -> str:
+        return next((r.run_id for r in self.results), "")
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.wall_s if self.wall_s > 0 else 0.0
+
+    def footer(self) -> str:
+        return (
+            f"run {self.run_id}: {self.records} rows in {self.wall_s:.1f} s "
+            f"({self.records_per_s:,.0f} rows/s) into {self.database}"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "database": str(self.database),
+            "wall_s": round(self.wall_s, 3),
+            "records": self.records,
+            "records_per_s": round(self.records_per_s, 1),
+            "ok": all(r.ok for r in self.results),
+            "interrupted": any(r.interrupted for r in self.results),
+            "streams": [asdict(r) for r in self.results],
+        }
+
+
+def summary_table(results: Sequence[StreamResult], wall_s: float) -> str:
+    """stream | rows | deleted | requests | seconds | status, one line per stream and a total
+    (its seconds: ``wall_s``, the run's wall time)."""
     header = ("stream", "rows", "deleted", "requests", "seconds", "status")
     lines = [
         (
@@ -110,7 +214,7 @@ def summary_table(results: Sequence[StreamResult]) -> str:
             str(r.records_deleted),
             str(r.requests),
             f"{r.duration_s:.1f}",
-            "ok" if r.ok else "FAILED",
+            outcome(r),
         )
         for r in results
     ]
@@ -120,8 +224,8 @@ def summary_table(results: Sequence[StreamResult]) -> str:
             str(sum(r.records for r in results)),
             str(sum(r.records_deleted for r in results)),
             str(sum(r.requests for r in results)),
-            f"{max((r.duration_s for r in results), default=0.0):.1f}",
-            "ok" if all(r.ok for r in results) else "FAILED",
+            f"{wall_s:.1f}",
+            run_outcome(results),
         )
     )
     return format_table(header, lines)

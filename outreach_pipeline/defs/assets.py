@@ -16,9 +16,11 @@ from duckdb import DuckDBPyConnection
 
 from outreach_pipeline.auth import AuthError, ReauthorizationRequired
 from outreach_pipeline.catalog import Stream, catalog
+from outreach_pipeline.client import ApiUnusable
 from outreach_pipeline.defs.checks import asset_key, check_specs, data_checks, timestamp_column
 from outreach_pipeline.defs.lineage import dependency_order, upstream_streams
 from outreach_pipeline.defs.resources import OutreachResource
+from outreach_pipeline.defs.run_log import RunLogProgress
 from outreach_pipeline.landing import SCHEMA, columns, table_name
 from outreach_pipeline.settings import SettingsError
 from outreach_pipeline.sync import StreamResult
@@ -169,11 +171,22 @@ def stream_metadata(
 
 
 def _sync(
-    outreach: OutreachResource, streams: list[Stream], duckdb_path: str, full: bool, sweep: bool
+    context: dg.AssetExecutionContext,
+    outreach: OutreachResource,
+    streams: list[Stream],
+    duckdb_path: str,
+    config: SyncConfig,
 ) -> list[StreamResult]:
-    """The sync; what only a person can fix fails at once, without step retries."""
+    """The sync, its progress in the run's log; what only a person can fix fails at once,
+    without step retries."""
     try:
-        return outreach.sync(streams, duckdb_path, full_refresh=full, sweep_deletes=sweep)
+        return outreach.sync(
+            streams,
+            duckdb_path,
+            full_refresh=config.full_refresh,
+            sweep_deletes=config.sweep_deletes,
+            progress=RunLogProgress(context.log.info, context.log.warning),
+        )
     except ReauthorizationRequired as error:
         raise dg.Failure(
             description=f"The Outreach grant needs reauthorization: {error}",
@@ -184,6 +197,8 @@ def _sync(
         raise dg.Failure(description=f"Outreach authorization failed: {error}") from None
     except SettingsError as error:
         raise dg.Failure(description=f"Bad setting: {error}", allow_retries=False) from None
+    except ApiUnusable as error:
+        raise dg.Failure(description=error.problem) from None  # it may be down for a while
 
 
 @dg.multi_asset(
@@ -203,7 +218,7 @@ def outreach_streams(
     """Sync the selected Outreach streams into DuckDB, then check what landed."""
     streams = [s for s in STREAMS.values() if asset_key(s) in context.selected_asset_keys]
     started_at = datetime.now(UTC).replace(tzinfo=None)
-    results = _sync(outreach, streams, duckdb.database, config.full_refresh, config.sweep_deletes)
+    results = _sync(context, outreach, streams, duckdb.database, config)
     checks = set(context.selected_asset_check_keys)
     by_path = dict(zip((s.path for s in streams), results, strict=True))
     with duckdb.get_connection() as con:

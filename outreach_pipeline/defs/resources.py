@@ -34,6 +34,7 @@ from outreach_pipeline.settings import (
     load_settings,
 )
 from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
+from outreach_pipeline.sync.progress import SyncProgress
 
 
 class OutreachResource(dg.ConfigurableResource):
@@ -143,8 +144,11 @@ class OutreachResource(dg.ConfigurableResource):
         *,
         full_refresh: bool = False,
         sweep_deletes: bool = False,
+        progress: SyncProgress | None = None,
     ) -> list[StreamResult]:
-        """Sync ``streams`` into ``duckdb_path``, fetching up to ``fetch_concurrency`` at once."""
+        """Sync ``streams`` into ``duckdb_path``, fetching up to ``fetch_concurrency`` at once;
+        ``progress`` is told how it goes. A run termination reaching the step stops the sync
+        in seconds (see :func:`run_sync`): each stream's ``sync_runs`` row says interrupted."""
         return run_sync(
             self.settings(duckdb_path),
             [replace(s, page_size=min(s.page_size, self.max_page_size)) for s in streams],
@@ -153,6 +157,7 @@ class OutreachResource(dg.ConfigurableResource):
             auth=self.get_auth(),
             options=SyncOptions(concurrency=self.fetch_concurrency),
             budget=RateBudget(reserve=self.rate_limit_reserve),
+            progress=progress,
         )
 
 

@@ -38,12 +38,12 @@ def authenticated(
         if isinstance(ready, BearerTokenAuth):
             ready.current()
     except AuthError as error:
-        _record_unstarted(database, streams, run_id, full_refresh, started_at, str(error))
+        record_unstarted(database, streams, run_id, full_refresh, started_at, str(error))
         raise
     return ready
 
 
-def _record_unstarted(
+def record_unstarted(
     database: Database,
     streams: Sequence[Stream],
     run_id: str,
@@ -51,10 +51,15 @@ def _record_unstarted(
     started_at: datetime,
     error: str,
 ) -> None:
+    """A failed run row for each of ``streams``, none of which started, saying ``error``."""
     for stream in streams:
         with database.transaction() as con:
             cursor = load_state(con, stream.path).cursor
         result = StreamResult(
-            stream=stream.path, cursor_before=cursor, cursor_after=cursor, error=error
+            stream=stream.path,
+            run_id=run_id,
+            cursor_before=cursor,
+            cursor_after=cursor,
+            error=error,
         )
         record_stream_run(database, result, run_id, started_at, full_refresh, swept=False)

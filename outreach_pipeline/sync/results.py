@@ -8,6 +8,7 @@ from dataclasses import dataclass
 @dataclass
 class StreamResult:
     stream: str
+    run_id: str = ""
     records_inserted: int = 0
     records_updated: int = 0
     records_deleted: int = 0
@@ -21,6 +22,8 @@ class StreamResult:
     duration_s: float = 0.0
     rate_limit_remaining: int | None = None
     error: str | None = None
+    # Stopped on request (Ctrl-C, SIGTERM, a Dagster termination); ``error`` says so too.
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:

@@ -5,19 +5,29 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 
 import httpx
 
 from outreach_pipeline.catalog import Stream, catalog
-from outreach_pipeline.client import JsonApiClient, RateBudget, RetryPolicy, shared_budget
+from outreach_pipeline.client import (
+    ApiUnusable,
+    FetchError,
+    Interrupted,
+    JsonApiClient,
+    RateBudget,
+    RetryPolicy,
+    shared_budget,
+)
 from outreach_pipeline.landing import Database, ensure_schema, sync_writer_lock
 from outreach_pipeline.settings import Settings
-from outreach_pipeline.sync.authenticated import authenticated
+from outreach_pipeline.sync.authenticated import authenticated, record_unstarted
 from outreach_pipeline.sync.memory import tune_process_memory
 from outreach_pipeline.sync.options import SyncOptions
+from outreach_pipeline.sync.progress import SyncProgress, stream_of
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.stream_sync import sync_stream
+from outreach_pipeline.sync.window_clock import utc_now
 
 
 def run_sync(
@@ -30,6 +40,8 @@ def run_sync(
     options: SyncOptions | None = None,
     budget: RateBudget | None = None,
     retry: RetryPolicy | None = None,
+    stop: threading.Event | None = None,
+    progress: SyncProgress | None = None,
 ) -> list[StreamResult]:
     """Sync ``streams`` (default: all) into ``settings.duckdb_path``; one result per stream,
     in the order given. A stream's failure is in its result; other streams go on. Auth errors
@@ -41,8 +53,20 @@ def run_sync(
 
     While another sync writes the same database (in any process), this one waits up to
     ``options.writer_lock_wait`` seconds, then raises ``SyncInProgress``.
+
+    Setting ``stop`` stops the run within seconds: no request starts after it, each stream's
+    pages read so far land whole, and every stream's result (and ``sync_runs`` row) says it
+    was interrupted. An exception reaching this thread while it waits for the streams (Ctrl-C
+    as ``KeyboardInterrupt``, a Dagster run termination) sets it, then goes on up.
+
+    An API URL that cannot be right (:class:`ApiUnusable`: connection refused, no such
+    host, a 404 before any page) raises it once the running streams have stopped.
+
+    ``progress`` is told of each stream's start, pages, retries and finish.
     """
     options = options or SyncOptions()
+    stop = stop or threading.Event()
+    progress = progress or SyncProgress()
     tune_process_memory()
     selected = list(streams) if streams is not None else list(catalog().values())
     paths = [stream.path for stream in selected]
@@ -70,7 +94,12 @@ def run_sync(
                 retry=retry,
                 max_connections=max(4, options.concurrency * 2),
                 limits=options.page_limits,
+                stop=stop,
+                on_retry=lambda url, problem, wait: progress.retrying(
+                    stream_of(client.base.relative(url)), problem, wait
+                ),
             )
+            probed = _check_api(client, database, selected, run_id, full_refresh)
             # Leaving the pool waits for the streams still running, so the database is closed
             # only once nothing can write to it any more.
             with client, ThreadPoolExecutor(max_workers=options.concurrency) as pool:
@@ -85,13 +114,54 @@ def run_sync(
                         options=options,
                         run_id=run_id,
                         decoding=decoding,
+                        progress=progress,
+                        requests_before=probed if number == 0 else 0,
                     )
-                    for stream in selected
+                    for number, stream in enumerate(selected)
                 ]
-                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                if any(f.exception() is not None for f in done):
+                try:
+                    wait(futures, return_when=FIRST_EXCEPTION)
+                except BaseException:
+                    stop.set()
+                    raise
+                failure = _first_failure(futures)
+                if failure is not None:
                     for future in futures:
                         future.cancel()
+            if failure is not None:
+                raise failure
             return [future.result() for future in futures]
         finally:
             database.close()
+
+
+def _first_failure(futures: Sequence[Future[StreamResult]]) -> BaseException | None:
+    """The exception of the first stream (in the order given) that raised one, if any."""
+    for future in futures:
+        if future.done() and not future.cancelled() and future.exception() is not None:
+            return future.exception()
+    return None
+
+
+def _check_api(
+    client: JsonApiClient,
+    database: Database,
+    streams: Sequence[Stream],
+    run_id: str,
+    full_refresh: bool,
+) -> int:
+    """Read the API's clock once for all streams (they would each ask it first): an API URL
+    that cannot be right (:class:`ApiUnusable`) is then reported once, in seconds, with a
+    failed row per stream, instead of by every stream after its retries. Other failures are
+    left for the streams to meet and report. The requests it took (asking for the first
+    stream's first record), counted as that stream's."""
+    if not streams:
+        return 0
+    started_at = utc_now()
+    try:
+        return client.server_now(streams[0].path)[1]
+    except ApiUnusable as error:
+        record_unstarted(database, streams, run_id, full_refresh, started_at, error.problem)
+        raise
+    except (FetchError, Interrupted):
+        return 0

@@ -26,7 +26,15 @@ import duckdb
 import pyarrow as pa
 
 from outreach_pipeline.catalog import Stream
-from outreach_pipeline.client import Document, FetchedPage, FetchError, JsonApiClient, UnsafeUrl
+from outreach_pipeline.client import (
+    ApiUnusable,
+    Document,
+    FetchedPage,
+    FetchError,
+    Interrupted,
+    JsonApiClient,
+    UnsafeUrl,
+)
 from outreach_pipeline.landing import (
     BadRecord,
     Database,
@@ -46,6 +54,7 @@ from outreach_pipeline.sync.batches import BatchBuffer
 from outreach_pipeline.sync.errors import StreamFailed
 from outreach_pipeline.sync.options import SyncOptions
 from outreach_pipeline.sync.page_walk import PageWalk
+from outreach_pipeline.sync.progress import INTERRUPTED, SyncProgress
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.run_rows import record_stream_run
 from outreach_pipeline.sync.sweep import sweep, sweep_due
@@ -100,6 +109,8 @@ def sync_stream(
     options: SyncOptions | None = None,
     run_id: str = "",
     decoding: threading.Semaphore | None = None,
+    progress: SyncProgress | None = None,
+    requests_before: int = 0,
 ) -> StreamResult:
     """Bring ``stream``'s table up to date with the API; errors end up in ``result.error``.
 
@@ -110,12 +121,20 @@ def sync_stream(
     also happens when ``options.sweep_interval`` has passed since the last sweep.
 
     Every run leaves a row in ``outreach.sync_runs``, however it ends: an unexpected
-    exception is recorded as the stream's error, then raised again.
+    exception is recorded as the stream's error, then raised again. A run stopped on request
+    (``client.stop``: :class:`Interrupted`) keeps the pages read before, its row says
+    ``interrupted``, and the next run resumes where it stopped.
+
+    ``progress`` is told when the stream starts, of each page read and when it finishes.
+    ``requests_before``: requests the run made for this stream before it started (counted in
+    its result).
     """
     options = options or SyncOptions()
+    progress = progress or SyncProgress()
+    progress.stream_started(stream.path)
     decoding = decoding or threading.BoundedSemaphore(options.pages_decoded_at_once)
     started_at, started = utc_now(), time.perf_counter()
-    result = StreamResult(stream=stream.path)
+    result = StreamResult(stream=stream.path, run_id=run_id, requests=requests_before)
     state = StreamState()
     swept = False
     try:
@@ -125,7 +144,16 @@ def sync_stream(
                 reset_stage(con, stream)
         result.cursor_before = result.cursor_after = state.cursor
         state = _StreamLoad(
-            stream, client, database, state, full_refresh, options, result, started_at, decoding
+            stream,
+            client,
+            database,
+            state,
+            full_refresh,
+            options,
+            result,
+            started_at,
+            decoding,
+            progress,
         ).run()
         if stream.incremental and sweep_due(state, sweep_deletes, options, started_at):
             swept = True
@@ -133,12 +161,19 @@ def sync_stream(
     except StreamFailed as failure:
         result.error = redact(str(failure))
         log.error("%s", result.error)
+    except Interrupted:
+        result.interrupted = True
+        result.error = f"stream {stream.path}: {INTERRUPTED}"
+    except ApiUnusable as unusable:
+        result.error = redact(f"stream {stream.path}: {unusable.problem}")
+        raise
     except BaseException as unexpected:
         result.error = redact(f"stream {stream.path}: {type(unexpected).__name__}: {unexpected}")
         raise
     finally:
         result.duration_s = time.perf_counter() - started
         record_stream_run(database, result, run_id, started_at, full_refresh, swept)
+        progress.stream_finished(result)
     return result
 
 
@@ -169,8 +204,10 @@ class _StreamLoad:
         result: StreamResult,
         started_at: datetime,
         decoding: threading.Semaphore,
+        progress: SyncProgress,
     ) -> None:
         self.stream = stream
+        self.progress = progress
         self.decoding = decoding
         self.client = client
         self.database = database
@@ -237,6 +274,13 @@ class _StreamLoad:
                 url = self._first_url()
             except _LandingFailed:
                 raise
+            except Interrupted:
+                # Stopped on request: the pages read so far land whole, with the link to go
+                # on from, so the next run resumes here.
+                if self.stream.incremental:
+                    self._commit(url)
+                    self.wait_for_landing()
+                raise
             except StreamFailed as failure:
                 # Keep the pages read before the failing one; a rerun resumes at that page,
                 # unless it is a link not to be followed: then the rerun starts the window over.
@@ -268,6 +312,8 @@ class _StreamLoad:
         this host's time)."""
         try:
             now, requests = self.client.server_now(self.stream.path)
+        except ApiUnusable:
+            raise
         except FetchError as error:
             raise self._page_failed(error) from None
         self.result.requests += requests
@@ -303,6 +349,7 @@ class _StreamLoad:
         if page.rate_limit_remaining is not None:
             self.result.rate_limit_remaining = page.rate_limit_remaining
         self.buffer.add(page.content)
+        self.progress.page_read(self.stream.path, page.records, page.count)
         refused = self.walk.read(page)
         if refused is not None:
             raise _LinkRefused(f"stream {self.stream.path}: stopped paging: {refused}")
@@ -328,6 +375,8 @@ class _StreamLoad:
                     "%s: saved resume link refused (%s); restarting", self.stream.path, error
                 )
                 raise _ResumeLinkRefused from None
+            if isinstance(error, ApiUnusable):
+                raise
             raise self._page_failed(error) from None
 
     def _commit(self, next_url: str | None, resume: bool = True) -> None:

@@ -45,10 +45,12 @@ def test_summary_table_has_a_line_per_stream_and_a_total():
         [
             StreamResult("prospects", records_inserted=10, requests=2, duration_s=1.25),
             StreamResult("users", records_updated=3, requests=1, error="stream users: boom"),
-        ]
+        ],
+        wall_s=0.75,
     )
     lines = table.splitlines()
     assert lines[0].split() == ["stream", "rows", "deleted", "requests", "seconds", "status"]
     assert lines[2].split() == ["prospects", "10", "0", "2", "1.2", "ok"]
     assert lines[3].split()[-1] == "FAILED"
-    assert lines[4].split()[:4] == ["total", "13", "0", "3"]
+    # The total's seconds are the run's wall time, not the sum or the longest stream's.
+    assert lines[4].split()[:5] == ["total", "13", "0", "3", "0.8"]
