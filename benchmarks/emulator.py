@@ -27,8 +27,9 @@ class Traffic:
 class EmulatorProcess:
     """``outreach-pipeline emulator`` at ``scale``; lenient refresh (Airbyte needs it).
 
-    Its ``--warm`` hangs on this machine (the forked pool never returns, even at scale 100), so
-    the harness warms the byte cache with one untimed read of every page instead (:meth:`warm`).
+    The harness warms it with one untimed read of every page (``floor.fetch_all`` in
+    benchmarks/run.py), which caches exactly the pages the contenders then read; the
+    emulator's own ``--warm`` (which no longer hangs since 71f51f3) is not used.
     """
 
     client_id = DEFAULT_CLIENT_ID

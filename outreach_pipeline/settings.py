@@ -81,6 +81,11 @@ class S2SSettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything the pipeline is configured with, read once from ``OUTREACH_*`` variables
+    (and ``.env``) by :func:`load_settings`, which names the variable of any bad value.
+    Frozen: a run never changes its settings. Secrets are :class:`Secret` so that the
+    repr of a settings object shows none of them."""
+
     api_url: str = DEFAULT_API_URL
     oauth_url: str = DEFAULT_OAUTH_URL
     redirect_uri: str = DEFAULT_REDIRECT_URI

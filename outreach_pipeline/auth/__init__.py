@@ -17,7 +17,7 @@ from outreach_pipeline.auth.errors import (
     ReauthorizationRequired,
     TokenEndpointUnavailable,
 )
-from outreach_pipeline.auth.health import GrantHealth, grant_health, stored_grant_health
+from outreach_pipeline.auth.health import GrantHealth, assess_grant, assess_stored_grant
 from outreach_pipeline.auth.s2s import unreachable_streams
 
 __all__ = [
@@ -26,8 +26,8 @@ __all__ = [
     "GrantHealth",
     "ReauthorizationRequired",
     "TokenEndpointUnavailable",
+    "assess_grant",
+    "assess_stored_grant",
     "build_auth",
-    "grant_health",
-    "stored_grant_health",
     "unreachable_streams",
 ]

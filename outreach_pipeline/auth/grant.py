@@ -50,6 +50,11 @@ class Reauthorization:
 
 @dataclass(frozen=True)
 class Grant:
+    """One user's OAuth grant as the token store keeps it: the current tokens, what they
+    allow, which app credential issued them and, once a refresh has been refused for good,
+    why a person must log in again. Immutable: a refresh or a mark returns a new grant,
+    which the caller saves under the store's lock."""
+
     access_token: Secret = field(repr=False)
     access_expires_at: float
     refresh_token: Secret = field(repr=False)

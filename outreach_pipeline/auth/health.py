@@ -34,7 +34,7 @@ class GrantHealth:
     warnings: tuple[str, ...] = ()
 
 
-def grant_health(
+def assess_grant(
     grant: Grant | None, now: float, warn_within: float = DEFAULT_WARNING_WINDOW
 ) -> GrantHealth:
     """The health of ``grant`` at ``now``; warnings for expiries within ``warn_within``."""
@@ -81,7 +81,7 @@ def grant_health(
     )
 
 
-def stored_grant_health(
+def assess_stored_grant(
     settings: Settings, now: float | None = None, warn_within: float = DEFAULT_WARNING_WINDOW
 ) -> GrantHealth:
     """The health of the grant in the settings' token store (what an alert sensor checks).
@@ -92,7 +92,7 @@ def stored_grant_health(
         grant = open_token_store(settings).load()
     except TokenStoreError as error:
         return GrantHealth(stored=True, needs_reauthorization=True, reason=str(error))
-    return grant_health(grant, time.time() if now is None else now, warn_within)
+    return assess_grant(grant, time.time() if now is None else now, warn_within)
 
 
 def duration(seconds: float) -> str:

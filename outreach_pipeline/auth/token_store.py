@@ -38,6 +38,10 @@ FILE_MODE = 0o600
 
 
 class TokenStore(Protocol):
+    """Where the grant lives between runs. ``load`` gives None when there is none, ``delete``
+    says whether there was one, and ``lock`` is held by whoever spends the stored refresh
+    token until its successor is saved (single-use rotation allows one spender)."""
+
     def load(self) -> Grant | None: ...
 
     def save(self, grant: Grant) -> None: ...

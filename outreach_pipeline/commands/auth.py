@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from outreach_pipeline.auth.errors import AuthError
 from outreach_pipeline.auth.grant import Grant
-from outreach_pipeline.auth.health import GrantHealth, duration, grant_health
+from outreach_pipeline.auth.health import GrantHealth, assess_grant, duration
 from outreach_pipeline.auth.login import DEFAULT_LOGIN_TIMEOUT, login
 from outreach_pipeline.auth.s2s import unreachable_streams
 from outreach_pipeline.auth.token_store import open_token_store
@@ -84,7 +84,7 @@ def run_status(args: argparse.Namespace) -> int:
     except AuthError as error:
         raise UserFacingError(str(error)) from None
     now = time.time()
-    health = grant_health(grant, now)
+    health = assess_grant(grant, now)
     print(f"Token store: {settings.token_store_path}")
     if grant is not None:
         _print_grant(grant, health, now)

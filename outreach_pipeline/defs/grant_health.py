@@ -86,7 +86,7 @@ def grant_usable(health: GrantHealth) -> dg.AssetCheckResult:
 def grant_health(outreach: OutreachResource) -> dg.MaterializeResult:
     """Who authorized the Outreach app, with which scopes, until when, and whether a person has
     to run `outreach-pipeline auth login` again."""
-    health = outreach.grant_health()
+    health = outreach.assess_stored_grant()
     grant = outreach.stored_grant()
     return dg.MaterializeResult(
         metadata={

@@ -18,7 +18,7 @@ import httpx
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
-from outreach_pipeline.auth import GrantHealth, build_auth, stored_grant_health
+from outreach_pipeline.auth import GrantHealth, assess_stored_grant, build_auth
 from outreach_pipeline.auth.errors import TokenStoreError
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.token_store import open_token_store
@@ -121,14 +121,14 @@ class OutreachResource(dg.ConfigurableResource):
             self._auth = build_auth(self.settings())
         return self._auth
 
-    def grant_health(self) -> GrantHealth:
+    def assess_stored_grant(self) -> GrantHealth:
         """The stored grant's health, read from the token store without spending a token.
 
         In S2S mode no grant is used, so none is needed: healthy, nothing stored."""
         settings = self.settings()
         if settings.s2s is not None:
             return GrantHealth(stored=False, needs_reauthorization=False)
-        return stored_grant_health(settings)
+        return assess_stored_grant(settings)
 
     def stored_grant(self) -> Grant | None:
         """The stored grant (who authorized, scopes), None when absent or unreadable."""

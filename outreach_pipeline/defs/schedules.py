@@ -58,7 +58,7 @@ def _grant_gated(
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     def gated(outreach: OutreachResource) -> dg.RunRequest | dg.SkipReason:
-        health = outreach.grant_health()
+        health = outreach.assess_stored_grant()
         if health.needs_reauthorization:
             return dg.SkipReason(
                 f"The Outreach grant needs reauthorization ({health.reason}): {LOGIN_HINT}."

@@ -260,7 +260,7 @@ def grant_alerts(
     """Alerts once per incident when the Outreach grant needs a person (re-alerts daily)."""
     now = time.time()
     open_incidents = json.loads(context.cursor) if context.cursor else {}
-    health = outreach.grant_health()
+    health = outreach.assess_stored_grant()
     url = authorize_url(outreach, health) if health.stored or health.needs_reauthorization else None
     current = incidents(health, now, url)
     sent, after = notices(open_incidents, current, now)

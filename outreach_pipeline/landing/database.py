@@ -160,15 +160,7 @@ class Database:
         self.max_memory_limit_mb = self.memory_limit_mb * memory_growth
         self.lock_timeout = lock_timeout
         self.linger = linger
-        # One thread, in no particular insertion order: a parallel scan of the batch buffers
-        # chunks to keep their order, which broke the 64 MB limit on a 3 MB batch of
-        # mailings about half the time; and the other core is busy parsing pages.
-        # Checkpoints at 64 MB of write-ahead log, not DuckDB's 16 MB: each checkpoint
-        # rewrites the tables' last, partly filled row groups, so checkpointing every other
-        # 8 MB batch wrote mailings' HTML bodies several times over. Measured at scale 20000:
-        # mailings alone 14.1-16.0 s -> 9.5-10.5 s, the file 223 -> 142 MB; all streams
-        # 31.7-33.5 s -> 25.5-28.1 s, peak RSS unchanged. A reader opening the file meanwhile
-        # replays at most that much log (a 125 MB log took 1.1 s under a 64 MB limit).
+        # One thread, any row order, 64 MB checkpoints: why, measured, in docs/benchmarks.md.
         self._config = {
             "threads": "1",
             "preserve_insertion_order": "false",

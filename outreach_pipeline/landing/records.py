@@ -27,6 +27,11 @@ from outreach_pipeline.landing.schema import Bridge, Column, bridges, columns
 _INT64 = (-(2**63), 2**63 - 1)
 _EXACT_FLOAT_INT = 2**53
 _DECIMAL = re.compile(r"-?[0-9]{1,19}")
+# The shapes Arrow casts in bulk. Arrow reads more (a bare date as midnight, year 0) than
+# the value-by-value rule does, so anything else takes the slow path: whether a value fits
+# must not depend on the other values of its column.
+_BULK_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z$"
+_BULK_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 class BadRecord(ValueError):
@@ -93,8 +98,8 @@ def _exactly(kind: type) -> Callable[[Any], Any]:
     return check
 
 
-def _string_list(value: Any) -> list[str]:
-    if type(value) is not list or any(type(item) is not str for item in value):
+def _string_list(value: Any) -> list[str | None]:
+    if type(value) is not list or any(type(item) not in (str, type(None)) for item in value):
         raise TypeError
     return value
 
@@ -123,6 +128,11 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def _all_true(flags: pa.Array) -> bool:
+    """Every non-null flag is true."""
+    return pc.all(flags).as_py() is not False
+
+
 def _fast_array(values: Sequence[Any], kind: AttributeType) -> pa.Array | None:
     """The column converted by Arrow in bulk, or None when it needs value-by-value care."""
     if kind == "json":
@@ -132,13 +142,16 @@ def _fast_array(values: Sequence[Any], kind: AttributeType) -> pa.Array | None:
     if not present <= _FAST_TYPES[kind]:
         return None
     try:
-        if kind == "timestamp":
+        if kind in ("timestamp", "date"):
             text = pa.array(values, pa.string())
-            if pc.all(pc.ends_with(text, "Z")).as_py() is False:
+            shape = _BULK_TIMESTAMP if kind == "timestamp" else _BULK_DATE
+            if not _all_true(pc.match_substring_regex(text, shape)) or not _all_true(
+                pc.invert(pc.starts_with(text, "0000"))  # year 0: Python has no such year
+            ):
                 return None
+            if kind == "date":
+                return pc.cast(text, pa.date32())
             return pc.cast(pc.utf8_slice_codeunits(text, 0, -1), pa.timestamp("us"))
-        if kind == "date":
-            return pc.cast(pa.array(values, pa.string()), pa.date32())
         if kind == "number" and int in present:
             return None
         return pa.array(values, _ARROW_TYPES[kind])

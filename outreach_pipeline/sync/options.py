@@ -10,6 +10,10 @@ from outreach_pipeline.client import PageLimits
 
 @dataclass(frozen=True)
 class SyncOptions:
+    """How a sync runs (batch sizes, concurrency, sweeps, incremental windows, memory and
+    lock waits), as opposed to :class:`~outreach_pipeline.settings.Settings`, which say
+    what it talks to. The defaults are production's; tests and the CLI override a few."""
+
     # A batch is committed when it holds this many rows or Arrow bytes, whichever comes first:
     # it bounds memory per stream (one batch filling, one landing) and how much a crash makes
     # a rerun fetch again.

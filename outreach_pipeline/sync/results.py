@@ -7,6 +7,11 @@ from dataclasses import dataclass
 
 @dataclass
 class StreamResult:
+    """What one run of one stream did: counts, cursors before and after, requests made, and
+    ``error`` (redacted) when it stopped early; rows landed before an error are
+    kept. ``run_sync`` returns one per stream and each becomes a row of
+    ``outreach.sync_runs``."""
+
     stream: str
     run_id: str = ""
     records_inserted: int = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from outreach_pipeline.auth import grant_health, stored_grant_health
+from outreach_pipeline.auth import assess_grant, assess_stored_grant
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.health import DAY, duration
 from outreach_pipeline.auth.token_store import open_token_store
@@ -26,13 +26,13 @@ def grant(kind: CredentialKind = "production", refreshed_at: float | None = None
 
 
 def test_no_grant_needs_a_login() -> None:
-    health = grant_health(None, GRANTED)
+    health = assess_grant(None, GRANTED)
     assert not health.stored and health.needs_reauthorization
     assert health.reason == "no grant is stored"
 
 
 def test_a_fresh_production_grant_is_healthy() -> None:
-    health = grant_health(grant(), GRANTED + 60)
+    health = assess_grant(grant(), GRANTED + 60)
     assert health.stored and not health.needs_reauthorization and health.warnings == ()
     assert health.development_expires_at is None
     assert health.refresh_token_expires_at == GRANTED + 14 * DAY
@@ -40,27 +40,27 @@ def test_a_fresh_production_grant_is_healthy() -> None:
 
 def test_a_marked_grant_reports_reason_and_since() -> None:
     marked = grant().needing_reauthorization("invalid_grant: revoked", GRANTED + 100)
-    health = grant_health(marked, GRANTED + 200)
+    health = assess_grant(marked, GRANTED + 200)
     assert health.needs_reauthorization
     assert (health.reason, health.since) == ("invalid_grant: revoked", GRANTED + 100)
 
 
 def test_development_grants_warn_before_the_weekly_expiry() -> None:
     development = grant("development", refreshed_at=GRANTED + 5 * DAY)
-    assert grant_health(development, GRANTED + DAY).warnings == ()
-    health = grant_health(development, GRANTED + 6 * DAY)
+    assert assess_grant(development, GRANTED + DAY).warnings == ()
+    health = assess_grant(development, GRANTED + 6 * DAY)
     assert health.development_expires_at == GRANTED + 7 * DAY
     assert health.warnings == (
         "the development-credential grant expires in about 1d 0h 0m (weekly)",
     )
-    late = grant_health(development, GRANTED + 8 * DAY)
+    late = assess_grant(development, GRANTED + 8 * DAY)
     assert not late.needs_reauthorization and "past its weekly expiry" in late.warnings[0]
 
 
 def test_an_idle_refresh_token_expires_after_14_days() -> None:
     idle = grant(refreshed_at=GRANTED + DAY)
-    assert "refresh token expires in 1d" in grant_health(idle, GRANTED + 14 * DAY).warnings[0]
-    dead = grant_health(idle, GRANTED + 16 * DAY)
+    assert "refresh token expires in 1d" in assess_grant(idle, GRANTED + 14 * DAY).warnings[0]
+    dead = assess_grant(idle, GRANTED + 16 * DAY)
     assert dead.needs_reauthorization and dead.since == GRANTED + 15 * DAY
     assert dead.reason is not None and "14 days" in dead.reason
 
@@ -74,11 +74,11 @@ def test_durations_read_well() -> None:
 
 def test_the_stored_grant_is_checked_from_the_settings(tmp_path: Path) -> None:
     settings = Settings(token_store_path=tmp_path / "grant.json")
-    assert stored_grant_health(settings).reason == "no grant is stored"
+    assert assess_stored_grant(settings).reason == "no grant is stored"
     open_token_store(settings).save(grant("development"))
-    health = stored_grant_health(settings, now=GRANTED + 60)
+    health = assess_stored_grant(settings, now=GRANTED + 60)
     assert health.stored and not health.needs_reauthorization
     assert health.development_expires_at == GRANTED + 7 * DAY
     (tmp_path / "grant.json").write_text("garbage")
-    broken = stored_grant_health(settings)
+    broken = assess_stored_grant(settings)
     assert broken.needs_reauthorization and "not a readable grant" in (broken.reason or "")

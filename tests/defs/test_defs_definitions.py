@@ -149,7 +149,7 @@ def test_resource_settings_carry_s2s_and_the_development_pair(
     )
     assert settings.credentials_for("production").client_id == "prod-id"
     assert settings.s2s == S2SSettings("app-guid", "install-1", key)
-    assert resolved.grant_health().needs_reauthorization is False  # S2S stores no grant
+    assert resolved.assess_stored_grant().needs_reauthorization is False  # S2S stores no grant
 
 
 def test_s2s_alone_needs_no_oauth_pair(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
