@@ -58,6 +58,7 @@ class Login:
         self.thread.start()
         deadline = time.monotonic() + 10
         while not any("Waiting for the redirect" in text for text in self.shown):
+            assert self.error is None, f"the login failed before listening: {self.error}"
             assert time.monotonic() < deadline, "the listener never started"
             time.sleep(0.02)
         return self
@@ -81,7 +82,13 @@ def token_endpoint() -> Iterator[Callable[[Callable[[Seen], Reply]], HostileServ
     servers: list[HostileServer] = []
 
     def start(answer: Callable[[Seen], Reply]) -> HostileServer:
-        server = HostileServer(answer).start()
+        def authorize_page_then(seen: Seen) -> Reply:
+            """The consent page answers (login checks it first); the token endpoint is hostile."""
+            if seen.path.endswith("/authorize"):
+                return Reply(200, b"<html>consent</html>", content_type="text/html")
+            return answer(seen)
+
+        server = HostileServer(authorize_page_then).start()
         servers.append(server)
         return server
 
