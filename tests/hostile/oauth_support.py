@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import duckdb
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.token_store import FileTokenStore
 from outreach_pipeline.settings import Secret, Settings, load_settings
-from tests.hostile.server import Reply, json_reply
+from tests.hostile.server import Reply, Seen, json_reply
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_ID = "hostile-client-id"
@@ -76,6 +77,18 @@ def token_answer(**fields: Any) -> Reply:
     return json_reply(
         {k: v for k, v in document.items() if v is not ...}, content_type="application/json"
     )
+
+
+def with_consent_page(answer: Callable[[Seen], Reply]) -> Callable[[Seen], Reply]:
+    """``answer`` behind an authorize page that answers 200: ``auth login`` checks that page
+    before it waits for a redirect, and these servers are hostile at the token endpoint."""
+
+    def answer_or_consent(seen: Seen) -> Reply:
+        if seen.path.endswith("/authorize"):
+            return Reply(200, b"<html>consent</html>", content_type="text/html")
+        return answer(seen)
+
+    return answer_or_consent
 
 
 def cli(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,12 @@ from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.login import login
 from outreach_pipeline.auth.token_store import FileTokenStore
 from tests.auth.auth_support import free_port
-from tests.hostile.oauth_support import environment, settings_for, token_answer
+from tests.hostile.oauth_support import (
+    environment,
+    settings_for,
+    token_answer,
+    with_consent_page,
+)
 from tests.hostile.server import HostileServer, Reply, Seen, json_reply
 
 
@@ -82,13 +87,7 @@ def token_endpoint() -> Iterator[Callable[[Callable[[Seen], Reply]], HostileServ
     servers: list[HostileServer] = []
 
     def start(answer: Callable[[Seen], Reply]) -> HostileServer:
-        def authorize_page_then(seen: Seen) -> Reply:
-            """The consent page answers (login checks it first); the token endpoint is hostile."""
-            if seen.path.endswith("/authorize"):
-                return Reply(200, b"<html>consent</html>", content_type="text/html")
-            return answer(seen)
-
-        server = HostileServer(authorize_page_then).start()
+        server = HostileServer(with_consent_page(answer)).start()
         servers.append(server)
         return server
 

@@ -36,6 +36,7 @@ from tests.hostile.oauth_support import (
     store_document,
     stored_grant,
     token_answer,
+    with_consent_page,
 )
 from tests.hostile.server import HostileServer, Reply, Seen
 
@@ -56,7 +57,7 @@ def _token_server(answers: Callable[[int], Reply]) -> HostileServer:
         count[0] += 1
         return answers(count[0] - 1)
 
-    return HostileServer(answer)
+    return HostileServer(with_consent_page(answer))
 
 
 def _spent_refresh_tokens(server: HostileServer) -> list[str]:
