@@ -168,8 +168,8 @@ class Settings(BaseSettings):
     )
     alert_webhook_url: SecretStr | None = Field(
         default=None,
-        description="grant alerts as a JSON POST with a Slack-compatible `text` (the URL is "
-        "a secret: a Slack incoming-webhook URL is its own credential)",
+        description="grant alerts as a JSON POST with a Slack-compatible `text` (a Slack "
+        "incoming-webhook URL is its own credential)",
     )
     alert_slack_token: SecretStr | None = Field(
         default=None,
@@ -435,6 +435,13 @@ def environment_variables(env: Mapping[str, str] | None = None) -> dict[str, str
     source = os.environ if env is None else env
     names = [variable(name) for name in FIELDS]
     return {name: source[name] for name in names if source.get(name, "").strip()}
+
+
+def state_directory() -> Path:
+    """Where per-user state (the SQL shell's history) is kept: ``$XDG_STATE_HOME`` (default
+    ``~/.local/state``) ``/outreach-pipeline``, by the XDG base directory convention."""
+    state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(state) / "outreach-pipeline"
 
 
 def load_settings(

@@ -184,3 +184,9 @@ def test_s2s_alone_needs_no_oauth_pair(monkeypatch: pytest.MonkeyPatch, tmp_path
 
     assert resolved.settings().credentials == ()
     assert resolved.settings().s2s is not None
+
+
+def test_a_bad_alert_setting_is_reported_naming_the_variable() -> None:
+    alerts = AlertsResource(variables={"OUTREACH_ALERT_SMTP_PORT": "smtp"})
+    (problem,) = alerts.send("grant alert")
+    assert problem.startswith("settings: OUTREACH_ALERT_SMTP_PORT: ") and "'smtp'" in problem
