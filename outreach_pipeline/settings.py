@@ -219,7 +219,8 @@ class Settings(BaseSettings):
             if isinstance(value, str):
                 if not value.strip():
                     continue
-                if not is_secret(_field_of(key)):
+                name = _field_named(key)
+                if name is None or not is_secret(FIELDS[name]):
                     value = value.strip()
             kept[key] = value
         return kept
@@ -331,20 +332,21 @@ def variable(name: str) -> str:
     return alias if isinstance(alias, str) else PREFIX + name.upper()
 
 
-def is_secret(info: FieldInfo | None) -> bool:
-    """Whether a field holds a secret (a ``SecretStr``): never shown, ``EnvVar`` in Dagster."""
-    return info is not None and SecretStr in (info.annotation, *get_args(info.annotation))
+def is_secret(info: FieldInfo) -> bool:
+    """Whether a field holds a secret (a ``SecretStr``): never shown, never trimmed."""
+    return SecretStr in (info.annotation, *get_args(info.annotation))
 
 
-def _field_of(key: str) -> FieldInfo | None:
-    """The field a value is given for, by field name or variable name."""
-    return FIELDS.get(key) or next(
-        (info for name, info in FIELDS.items() if variable(name) == key), None
-    )
+def _field_named(key: str) -> str | None:
+    """The field a value is given for, by its field name or its variable's name."""
+    if key in FIELDS:
+        return key
+    return next((name for name in FIELDS if variable(name) == key), None)
 
 
 class _Variables(EnvSettingsSource):
-    """pydantic-settings' environment source (prefix, aliases, case) over a given mapping."""
+    """pydantic-settings' environment source (prefix, aliases, case) over a given mapping
+    rather than ``os.environ``: the one method it reads the environment with, overridden."""
 
     def __init__(self, variables: Mapping[str, str]) -> None:
         self._given = variables
@@ -373,13 +375,13 @@ def _named(error: ValidationError) -> SettingsError:
     if isinstance(cause, SettingsError):
         return cause
     key = str(first["loc"][0]) if first["loc"] else ""
-    info = _field_of(key)
-    name = next((n for n, f in FIELDS.items() if f is info), None)
+    name = _field_named(key)
     shown = variable(name) if name is not None else key
     if isinstance(cause, ValueError):
         return SettingsError(shown, str(cause))
     problem = first["msg"][:1].lower() + first["msg"][1:]
-    if not is_secret(info) and isinstance(first.get("input"), str):
+    secret = name is not None and is_secret(FIELDS[name])
+    if not secret and isinstance(first.get("input"), str):
         problem += f", got {shown_value(first['input'])}"
     return SettingsError(shown, problem)
 
