@@ -7,10 +7,10 @@ rate budget and one DuckDB writer, so step subprocesses would only add start-up 
 
 import dagster as dg
 
-from outreach_pipeline.defs.alerts import alerts_from_env
+from outreach_pipeline.defs.alerts import AlertsResource
 from outreach_pipeline.defs.assets import outreach_streams
 from outreach_pipeline.defs.grant_health import grant_health
-from outreach_pipeline.defs.resources import duckdb_from_env, outreach_from_env
+from outreach_pipeline.defs.resources import OutreachResource, duckdb_from_env
 from outreach_pipeline.defs.schedules import build_schedules, nightly_job, sweep_job
 from outreach_pipeline.defs.sensors import grant_alert_job, grant_alerts
 
@@ -21,8 +21,8 @@ defs = dg.Definitions(
     sensors=[grant_alerts],
     executor=dg.in_process_executor,
     resources={
-        "outreach": outreach_from_env(),
+        "outreach": OutreachResource.from_env(),
         "duckdb": duckdb_from_env(),
-        "alerts": alerts_from_env(),
+        "alerts": AlertsResource.from_env(),
     },
 )

@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from outreach_pipeline.settings import SettingsError, load_settings
+from outreach_pipeline.redaction import redact
+from outreach_pipeline.settings import FIELDS, SettingsError, load_settings
+from outreach_pipeline.settings_doc import README, configuration_table, with_table
 
 
 def test_defaults_without_any_variable(tmp_path: Path) -> None:
@@ -82,3 +84,55 @@ def test_secrets_do_not_show_in_repr(tmp_path: Path) -> None:
     for secret in ("top-secret-value", "dev-secret-value", "key-material"):
         assert secret not in text
     assert settings.credentials_for("development").client_id == "dev-cid"
+
+
+def test_every_setting_is_described_and_the_readme_table_is_current() -> None:
+    """The README's table is generated from the model: run
+    ``uv run python -m outreach_pipeline.settings_doc`` when this fails."""
+    assert all(info.description for info in FIELDS.values())
+    readme = README.read_text()
+    assert configuration_table() in readme
+    assert with_table(readme) == readme
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("OUTREACH_ALERT_SMTP_PORT", "smtp", "valid integer, unable to parse string"),
+        ("OUTREACH_ALERT_SMTP_PORT", "70000", "less than or equal to 65535"),
+        ("OUTREACH_ALERT_SMTP_STARTTLS", "sometimes", "valid boolean"),
+        ("OUTREACH_READ_SNAPSHOT_INTERVAL", "-1", "greater than or equal to 0"),
+        ("OUTREACH_SCHEDULE_TIMEZONE", "Mars/Olympus", "unknown time zone"),
+    ],
+)
+def test_a_malformed_value_is_one_line_naming_the_variable(
+    variable: str, value: str, problem: str
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({variable: value}, dotenv=None)
+    message = str(raised.value)
+    assert message.startswith(f"{variable}: ") and problem in message
+    assert "\n" not in message and repr(value) in message
+
+
+def test_a_malformed_secret_is_named_but_never_shown() -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"OUTREACH_CLIENT_SECRET": "s3cret-only"}, dotenv=None)
+    assert raised.value.variable == "OUTREACH_CLIENT_ID"
+    assert "s3cret-only" not in str(raised.value)
+
+
+def test_blank_values_are_unset_and_secrets_are_redacted() -> None:
+    settings = load_settings(
+        {
+            "OUTREACH_API_URL": "  ",
+            "OUTREACH_CLIENT_ID": " cid ",
+            "OUTREACH_CLIENT_SECRET": " spaced-secret-value ",
+            "OUTREACH_ALERT_SMTP_PASSWORD": "smtp-password-value",
+        },
+        dotenv=None,
+    )
+    assert settings.api_url == "https://api.outreach.io/api/v2"
+    assert settings.credentials_for().client_id == "cid"
+    assert settings.credentials_for().client_secret.reveal() == " spaced-secret-value "
+    assert redact("got smtp-password-value") == "got ***"

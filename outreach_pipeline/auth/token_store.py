@@ -29,7 +29,7 @@ from filelock import FileLock
 from outreach_pipeline.auth.encryption import StoreCipher
 from outreach_pipeline.auth.errors import TokenStoreError
 from outreach_pipeline.auth.grant import Grant
-from outreach_pipeline.settings import Settings
+from outreach_pipeline.settings import Secret, Settings
 
 log = logging.getLogger(__name__)
 
@@ -223,4 +223,5 @@ def write_atomically(path: Path, content: bytes) -> None:
 def open_token_store(settings: Settings) -> FileTokenStore:
     """The store the settings name, encrypted when ``OUTREACH_TOKEN_ENCRYPTION_KEY`` is set."""
     key = settings.token_encryption_key
-    return FileTokenStore(settings.token_store_path, StoreCipher(key) if key else None)
+    cipher = StoreCipher(Secret(key.get_secret_value())) if key is not None else None
+    return FileTokenStore(settings.token_store_path, cipher)

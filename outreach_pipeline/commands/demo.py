@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from outreach_pipeline.auth import build_auth
 from outreach_pipeline.auth.login import login
@@ -24,7 +25,7 @@ from outreach_pipeline.cli import UserFacingError
 from outreach_pipeline.commands.sql import print_query
 from outreach_pipeline.commands.sync import summary_table
 from outreach_pipeline.emulator import Emulator, EmulatorConfig
-from outreach_pipeline.settings import Credentials, Secret, Settings
+from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync import run_sync
 
 SAMPLE_QUERY = """\
@@ -95,9 +96,8 @@ def run(args: argparse.Namespace) -> int:
             redirect_uri=redirect_uri,
             duckdb_path=args.database,
             token_store_path=grant_path,
-            credentials=(
-                Credentials("production", config.client_id, Secret(config.client_secret)),
-            ),
+            client_id=config.client_id,
+            client_secret=SecretStr(config.client_secret),
         )
         grant = login(
             settings,

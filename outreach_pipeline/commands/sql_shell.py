@@ -14,10 +14,10 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from pathlib import Path
 from typing import TextIO
 
 from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.settings import state_directory
 
 PROMPT = "sql> "
 CONTINUED = " ..> "
@@ -122,8 +122,7 @@ class _History:
         import readline  # here: only a terminal session needs it, and Windows lacks it
 
         self._readline = readline
-        state = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-        self.path = state / "outreach-pipeline" / "sql_history"
+        self.path = state_directory() / "sql_history"
         readline.set_history_length(1000)
         with suppress(OSError):  # none yet, or unreadable: start afresh
             readline.read_history_file(self.path)

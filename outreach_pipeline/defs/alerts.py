@@ -8,8 +8,9 @@ through SMTP when a host and recipients are configured. ``send`` tries every con
 channel and reports failures instead of raising, so a broken channel never stops the sensor
 (or the other channels).
 
-The webhook URL (a Slack incoming-webhook URL is itself the credential), the Slack token and
-the SMTP password are secrets: they are held as :class:`~outreach_pipeline.settings.Secret`, so
+The channels are the ``OUTREACH_ALERT_*`` settings. The webhook URL (a Slack incoming-webhook
+URL is itself the credential), the Slack token and the SMTP password are secret settings
+(``SecretStr``, registered for redaction as they are read), so
 :func:`~outreach_pipeline.redaction.redact` knows them, and a failure is reported as its channel,
 error class and status only. An error's text is never reported: httpx puts the request URL in
 it, and a hostile server decides what Slack's or the SMTP server's answer says (it can echo
@@ -18,94 +19,85 @@ what it was sent). The report goes to the sensor's log and into the alert run's 
 
 from __future__ import annotations
 
-import os
 import re
 import smtplib
 from email.message import EmailMessage
 
-import dagster as dg
 import httpx
-from pydantic import Field
+from pydantic import Field, SecretStr
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from outreach_pipeline.defs.resources import optional_env_var
+from outreach_pipeline.defs.resources import SettingsResource
 from outreach_pipeline.redaction import redact, redacted_logger
-from outreach_pipeline.settings import Secret
+from outreach_pipeline.settings import Settings, SettingsError
 
 SUBJECT = "Outreach pipeline: grant alert"
 
 
-class AlertsResource(dg.ConfigurableResource):
-    """Alert channels for the Outreach grant; unset channels are skipped."""
+class AlertsResource(SettingsResource):
+    """Alert channels for the Outreach grant, configured by the ``OUTREACH_ALERT_*``
+    settings; unset channels are skipped."""
 
-    webhook_url: str | None = Field(
-        default=None, description="Webhook receiving a JSON POST with a Slack-style `text`."
-    )
-    slack_token: str | None = Field(
-        default=None, description="Slack bot token (chat:write); with a channel, posts there."
-    )
-    slack_channel: str | None = Field(default=None, description="Slack channel, e.g. #data-ops.")
     slack_api_url: str | None = Field(
         default=None, description="Slack Web API base URL; unset: Slack's own."
     )
-    smtp_host: str | None = Field(default=None, description="SMTP server; unset: no e-mail.")
-    smtp_port: int = Field(default=587, description="SMTP port.")
-    smtp_starttls: bool = Field(default=True, description="Upgrade with STARTTLS.")
-    smtp_user: str | None = Field(default=None, description="SMTP login, when needed.")
-    smtp_password: str | None = Field(default=None, description="SMTP password.")
-    mail_from: str = Field(default="outreach-pipeline@localhost", description="Sender.")
-    mail_to: str | None = Field(default=None, description="Comma-separated recipients.")
     timeout_s: float = Field(default=10.0, description="Per-channel network timeout.")
 
     def send(self, text: str) -> list[str]:
-        """Deliver ``text`` on every configured channel; one problem line per failed channel."""
+        """Deliver ``text`` on every configured channel; one problem line per failed channel
+        (or one naming the bad setting, when the settings are not valid)."""
+        try:
+            settings = self.settings()
+        except SettingsError as error:
+            return [f"settings: {error}"]
         problems = []
-        if self.webhook_url:
+        if settings.alert_webhook_url is not None:
             try:
-                self._webhook(Secret(self.webhook_url), text)
+                self._webhook(settings.alert_webhook_url, text)
             except (httpx.HTTPError, httpx.InvalidURL) as error:
                 problems.append(_problem("webhook", error, _http_status(error)))
-        if self.slack_token and self.slack_channel:
+        if settings.alert_slack_token is not None and settings.alert_slack_channel:
             try:
-                self._slack(Secret(self.slack_token), self.slack_channel, text)
+                self._slack(settings.alert_slack_token, settings.alert_slack_channel, text)
             except (SlackClientError, OSError, ValueError) as error:
                 problems.append(_problem("slack", error, _slack_status(error)))
-        if self.smtp_host and self.mail_to:
+        if settings.alert_smtp_host and settings.alert_mail_to:
             try:
-                self._mail(text)
+                self._mail(settings, text)
             except (OSError, smtplib.SMTPException, ValueError) as error:
                 problems.append(_problem("smtp", error, _smtp_status(error)))
         return problems
 
-    def _webhook(self, url: Secret, text: str) -> None:
-        answer = httpx.post(url.reveal(), json={"text": text}, timeout=self.timeout_s)
+    def _webhook(self, url: SecretStr, text: str) -> None:
+        answer = httpx.post(url.get_secret_value(), json={"text": text}, timeout=self.timeout_s)
         answer.raise_for_status()
 
-    def _slack(self, token: Secret, channel: str, text: str) -> None:
+    def _slack(self, token: SecretStr, channel: str, text: str) -> None:
         # slack_sdk logs each answer's body (a hostile server can echo the token into it) to
         # the client's logger: give it one that masks secrets.
         client = WebClient(
-            token=token.reveal(),
+            token=token.get_secret_value(),
             base_url=(self.slack_api_url or WebClient.BASE_URL).rstrip("/") + "/",
             timeout=int(self.timeout_s),
             logger=_SLACK_LOG,
         )
         client.chat_postMessage(channel=channel, text=text)
 
-    def _mail(self, text: str) -> None:
-        assert self.smtp_host is not None and self.mail_to is not None
-        password = Secret(self.smtp_password) if self.smtp_password else None
+    def _mail(self, settings: Settings, text: str) -> None:
+        assert settings.alert_smtp_host is not None and settings.alert_mail_to is not None
         message = EmailMessage()
         message["Subject"] = SUBJECT
-        message["From"] = self.mail_from
-        message["To"] = self.mail_to
+        message["From"] = settings.alert_mail_from
+        message["To"] = settings.alert_mail_to
         message.set_content(text)
-        with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=self.timeout_s) as smtp:
-            if self.smtp_starttls:
+        host, port = settings.alert_smtp_host, settings.alert_smtp_port
+        with smtplib.SMTP(host, port, timeout=self.timeout_s) as smtp:
+            if settings.alert_smtp_starttls:
                 smtp.starttls()
-            if self.smtp_user and password is not None:
-                smtp.login(self.smtp_user, password.reveal())
+            password = settings.alert_smtp_password
+            if settings.alert_smtp_user and password is not None:
+                smtp.login(settings.alert_smtp_user, password.get_secret_value())
             smtp.send_message(message)
 
 
@@ -140,20 +132,3 @@ def _smtp_status(error: BaseException) -> str | None:
     """The SMTP reply code of a refusal (its text is the server's)."""
     code = getattr(error, "smtp_code", None)
     return str(code) if isinstance(code, int) else None
-
-
-def alerts_from_env() -> AlertsResource:
-    """Channels from ``OUTREACH_ALERT_*``; the webhook URL, Slack token and SMTP password stay
-    ``EnvVar``s."""
-    return AlertsResource(
-        webhook_url=optional_env_var("OUTREACH_ALERT_WEBHOOK_URL"),
-        slack_token=optional_env_var("OUTREACH_ALERT_SLACK_TOKEN"),
-        slack_channel=os.environ.get("OUTREACH_ALERT_SLACK_CHANNEL") or None,
-        smtp_host=os.environ.get("OUTREACH_ALERT_SMTP_HOST") or None,
-        smtp_port=int(os.environ.get("OUTREACH_ALERT_SMTP_PORT") or 587),
-        smtp_starttls=os.environ.get("OUTREACH_ALERT_SMTP_STARTTLS", "true").lower() != "false",
-        smtp_user=os.environ.get("OUTREACH_ALERT_SMTP_USER") or None,
-        smtp_password=optional_env_var("OUTREACH_ALERT_SMTP_PASSWORD"),
-        mail_from=os.environ.get("OUTREACH_ALERT_MAIL_FROM") or "outreach-pipeline@localhost",
-        mail_to=os.environ.get("OUTREACH_ALERT_MAIL_TO") or None,
-    )

@@ -7,28 +7,21 @@ location loads.
 
 from __future__ import annotations
 
-import os
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 import dagster as dg
 
 from outreach_pipeline.auth.errors import LOGIN_HINT
 from outreach_pipeline.defs.assets import GROUP, outreach_streams
 from outreach_pipeline.defs.resources import OutreachResource
-from outreach_pipeline.settings import SettingsError
+from outreach_pipeline.settings import load_settings
 
-TIMEZONE_VARIABLE = "OUTREACH_SCHEDULE_TIMEZONE"
 NIGHTLY_CRON = "0 2 * * *"
 WEEKLY_SWEEP_CRON = "0 4 * * 0"
 
 
 def schedule_timezone() -> str:
-    name = os.environ.get(TIMEZONE_VARIABLE, "").strip() or "UTC"
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(TIMEZONE_VARIABLE, f"unknown time zone {name!r}") from None
-    return name
+    """``OUTREACH_SCHEDULE_TIMEZONE``, checked alone: the schedules need it to load, while
+    the other settings are checked by the runs that use them."""
+    return load_settings(dotenv=None, only=["schedule_timezone"]).schedule_timezone
 
 
 nightly_job = dg.define_asset_job(

@@ -29,7 +29,7 @@ def test_a_sync_with_two_second_tokens_refreshes_as_it_goes(
     emulator = make_emulator(access_token_ttl=2, rate_limit=10**9)
     emulator.faults.set(latency=0.1)
     env = emulator_env(emulator, tmp_path / "grant.json", "http://127.0.0.1:8976/callback")
-    settings = dataclasses.replace(settings_from(env), duckdb_path=tmp_path / "o.duckdb")
+    settings = settings_from({**env, "OUTREACH_DUCKDB_PATH": str(tmp_path / "o.duckdb")})
     store_issued_grant(emulator, settings, scopes=scopes_for(STREAMS))
     auth = build_auth(settings)
     results = run_sync(
@@ -49,7 +49,7 @@ def test_a_revoked_grant_stops_the_sync(
 ) -> None:
     emulator = make_emulator(rate_limit=10**9)
     env = emulator_env(emulator, tmp_path / "grant.json", "http://127.0.0.1:8976/callback")
-    settings = dataclasses.replace(settings_from(env), duckdb_path=tmp_path / "o.duckdb")
+    settings = settings_from({**env, "OUTREACH_DUCKDB_PATH": str(tmp_path / "o.duckdb")})
     store_issued_grant(emulator, settings, scopes=scopes_for(STREAMS))
     emulator.grants.revoke_all()
     with pytest.raises(ReauthorizationRequired, match="invalid_grant"):

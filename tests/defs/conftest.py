@@ -24,11 +24,13 @@ def emulator_resources(
 ) -> dict[str, Any]:
     """Resources for ``emu``, the stored grant holding the scopes of ``streams`` (default all)."""
     outreach = OutreachResource(
-        client_id=emu.config.client_id,
-        client_secret=emu.config.client_secret,
-        api_url=emu.api_url,
-        oauth_url=emu.oauth_url,
-        token_store_path=str(tmp_path / "grant.json"),
+        variables={
+            "OUTREACH_CLIENT_ID": emu.config.client_id,
+            "OUTREACH_CLIENT_SECRET": emu.config.client_secret,
+            "OUTREACH_API_URL": emu.api_url,
+            "OUTREACH_OAUTH_URL": emu.oauth_url,
+            "OUTREACH_TOKEN_STORE": str(tmp_path / "grant.json"),
+        }
     )
     scopes = scopes_for(streams if streams is not None else list(catalog().values()))
     store_issued_grant(emu, outreach.settings(), scopes=scopes)

@@ -102,10 +102,7 @@ def test_a_bad_setting_fails_at_once_naming_the_variable(
 ) -> None:
     good = resources["outreach"]
     resources["outreach"] = OutreachResource(
-        client_id=good.client_id,
-        client_secret=good.client_secret,
-        token_store_path=good.token_store_path,
-        api_url="not-a-url",
+        variables={**good.variables, "OUTREACH_API_URL": "not-a-url"}
     )
 
     assert "OUTREACH_API_URL" in failure_without_retries(resources, instance)

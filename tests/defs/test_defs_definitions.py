@@ -12,10 +12,11 @@ import yaml
 
 from outreach_pipeline.catalog import catalog, stream
 from outreach_pipeline.definitions import defs
+from outreach_pipeline.defs.alerts import AlertsResource
 from outreach_pipeline.defs.assets import DUCKDB_POOL, GROUP, column_order, outreach_streams
 from outreach_pipeline.defs.checks import IDS_UNIQUE, NO_FUTURE_ROWS, RELATIONSHIPS_FOUND
 from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
-from outreach_pipeline.defs.resources import outreach_from_env
+from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.defs.schedules import build_schedules, nightly_job, sweep_job
 from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import Credentials, S2SSettings, Secret, SettingsError
@@ -57,10 +58,29 @@ def test_checks_per_stream() -> None:
     assert ("personas", RELATIONSHIPS_FOUND) not in checks  # no to-one relationships
 
 
-def test_secrets_are_env_vars() -> None:
-    outreach = defs.resources["outreach"]
-    assert isinstance(outreach.client_secret, dg.EnvVar)
-    assert isinstance(outreach.client_id, dg.EnvVar)
+def test_settings_from_the_environment_are_env_vars(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ``OUTREACH_*`` setting the environment sets, a secret above all, reaches the
+    resources as a reference resolved in the run's process: no value is in their config."""
+    monkeypatch.setenv("OUTREACH_CLIENT_ID", "prod-id")
+    monkeypatch.setenv("OUTREACH_CLIENT_SECRET", "prod-secret-7f3e")
+    monkeypatch.setenv("OUTREACH_ALERT_SMTP_PASSWORD", "smtp-secret-91ab")
+    monkeypatch.setenv("OUTREACH_READ_SNAPSHOT_INTERVAL", "2.5")
+    outreach, alerts = OutreachResource.from_env(), AlertsResource.from_env()
+
+    for resource in (outreach, alerts):
+        assert set(resource.variables) == {
+            "OUTREACH_CLIENT_ID",
+            "OUTREACH_CLIENT_SECRET",
+            "OUTREACH_ALERT_SMTP_PASSWORD",
+            "OUTREACH_READ_SNAPSHOT_INTERVAL",
+        }
+        assert all(isinstance(value, dg.EnvVar) for value in resource.variables.values())
+        shown = str(resource.get_resource_definition().config_schema.default_value)
+        assert "prod-secret-7f3e" not in shown and "smtp-secret-91ab" not in shown
+    with dg.build_resources({"outreach": outreach}) as built:
+        settings = built.outreach.settings_for("data/x.duckdb")
+    assert settings.read_snapshot_interval == 2.5
+    assert settings.credentials_for().client_secret.reveal() == "prod-secret-7f3e"
 
 
 def test_schedules_fire_at_two_in_the_configured_timezone(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -136,10 +156,8 @@ def test_resource_settings_carry_s2s_and_the_development_pair(
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
 
-    configured = outreach_from_env()
-    assert isinstance(configured.dev_client_secret, dg.EnvVar)
-    assert isinstance(configured.s2s_guid, dg.EnvVar)
-    assert configured.s2s_private_key_path == str(key)  # a path, not a secret
+    configured = OutreachResource.from_env()
+    assert set(configured.variables) == set(variables)
     with dg.build_resources({"outreach": configured}) as built:
         resolved = built.outreach
     settings = resolved.settings()
@@ -161,8 +179,14 @@ def test_s2s_alone_needs_no_oauth_pair(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("OUTREACH_S2S_INSTALL_ID", "install-1")
     monkeypatch.setenv("OUTREACH_S2S_PRIVATE_KEY_PATH", str(key))
 
-    with dg.build_resources({"outreach": outreach_from_env()}) as built:
+    with dg.build_resources({"outreach": OutreachResource.from_env()}) as built:
         resolved = built.outreach
 
     assert resolved.settings().credentials == ()
     assert resolved.settings().s2s is not None
+
+
+def test_a_bad_alert_setting_is_reported_naming_the_variable() -> None:
+    alerts = AlertsResource(variables={"OUTREACH_ALERT_SMTP_PORT": "smtp"})
+    (problem,) = alerts.send("grant alert")
+    assert problem.startswith("settings: OUTREACH_ALERT_SMTP_PORT: ") and "'smtp'" in problem

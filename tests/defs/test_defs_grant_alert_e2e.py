@@ -81,19 +81,23 @@ def test_revoked_grant_alert_login_resolved_sync(
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
     emulator = make_emulator(redirect_uris=(redirect_uri,))
     outreach = OutreachResource(
-        client_id=emulator.config.client_id,
-        client_secret=emulator.config.client_secret,
-        api_url=emulator.api_url,
-        oauth_url=emulator.oauth_url,
-        redirect_uri=redirect_uri,
-        token_store_path=str(tmp_path / "grant.json"),
+        variables={
+            "OUTREACH_CLIENT_ID": emulator.config.client_id,
+            "OUTREACH_CLIENT_SECRET": emulator.config.client_secret,
+            "OUTREACH_API_URL": emulator.api_url,
+            "OUTREACH_OAUTH_URL": emulator.oauth_url,
+            "OUTREACH_REDIRECT_URI": redirect_uri,
+            "OUTREACH_TOKEN_STORE": str(tmp_path / "grant.json"),
+        }
     )
     settings = outreach.settings()
     streams = list(catalog().values())
     store_issued_grant(emulator, settings, scopes=scopes_for(streams))
     duckdb = DuckDBResource(database=str(tmp_path / "landing.duckdb"))
     webhook = Webhook()
-    sensor = Sensor(instance, outreach, AlertsResource(webhook_url=webhook.url))
+    sensor = Sensor(
+        instance, outreach, AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": webhook.url})
+    )
     try:
         healthy = sensor.tick()
 

@@ -66,13 +66,7 @@ def test_screenshot_of_grant_health_after_a_logout(tmp_path: Path) -> None:
     dev = None
     try:
         env = pipeline_env(emulator, tmp_path)
-        outreach = OutreachResource(
-            client_id=env["OUTREACH_CLIENT_ID"],
-            client_secret=env["OUTREACH_CLIENT_SECRET"],
-            api_url=env["OUTREACH_API_URL"],
-            oauth_url=env["OUTREACH_OAUTH_URL"],
-            token_store_path=env["OUTREACH_TOKEN_STORE"],
-        )
+        outreach = OutreachResource(variables=env)
         with dg.DagsterInstance.from_config(str(instance_home(tmp_path))) as instance:
             resources = {"outreach": outreach}
             assert dg.materialize([grant_health], resources=resources, instance=instance).success

@@ -155,7 +155,7 @@ def alert_config(request: dg.RunRequest) -> dict[str, Any]:
 def test_alerts_once_per_incident_then_resolves(
     resources: dict, webhook: Webhook, instance: dg.DagsterInstance
 ) -> None:
-    alerts = AlertsResource(webhook_url=webhook.url)
+    alerts = AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": webhook.url})
     forget_grant(resources)
 
     first = sensor_tick(instance, resources, alerts, None)
@@ -175,7 +175,7 @@ def test_alerts_once_per_incident_then_resolves(
 
 
 def test_realerts_after_a_day(resources: dict, webhook: Webhook) -> None:
-    alerts = AlertsResource(webhook_url=webhook.url)
+    alerts = AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": webhook.url})
     forget_grant(resources)
     first = json.loads(evaluate(resources, alerts).cursor or "")
     first["no_grant"]["at"] -= DAY + 1
@@ -198,7 +198,7 @@ def test_a_grant_marked_for_reauthorization_is_an_incident(
     assert grant is not None
     store.save(grant.needing_reauthorization(grant_reason, time.time()))
 
-    evaluate(resources, AlertsResource(webhook_url=webhook.url))
+    evaluate(resources, AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": webhook.url}))
 
     (text,) = webhook.texts()
     assert grant_reason in text and "outreach-pipeline auth login" in text
@@ -222,7 +222,7 @@ def test_expiries_within_a_day_are_incidents(
     refreshed_at = None if refreshed_ago is None else time.time() - refreshed_ago
     save_grant(resources, kind, age, refreshed_at=refreshed_at)
 
-    evaluate(resources, AlertsResource(webhook_url=webhook.url))
+    evaluate(resources, AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": webhook.url}))
 
     (text,) = webhook.texts()
     assert expected in text
@@ -232,11 +232,13 @@ def test_alerts_go_by_mail_when_smtp_is_configured(resources: dict, webhook: Web
     smtp = SmtpReceiver()
     try:
         alerts = AlertsResource(
-            webhook_url=webhook.url,
-            smtp_host="127.0.0.1",
-            smtp_port=smtp.port,
-            smtp_starttls=False,
-            mail_to="ops@example.com",
+            variables={
+                "OUTREACH_ALERT_WEBHOOK_URL": webhook.url,
+                "OUTREACH_ALERT_SMTP_HOST": "127.0.0.1",
+                "OUTREACH_ALERT_SMTP_PORT": str(smtp.port),
+                "OUTREACH_ALERT_SMTP_STARTTLS": "false",
+                "OUTREACH_ALERT_MAIL_TO": "ops@example.com",
+            }
         )
         forget_grant(resources)
 
@@ -256,8 +258,10 @@ def test_a_failing_channel_never_stops_the_sensor(resources: dict) -> None:
     failing = Webhook(status=500)
     try:
         forget_grant(resources)
-        unreachable = AlertsResource(webhook_url="http://127.0.0.1:9/hook", timeout_s=2)
-        erroring = AlertsResource(webhook_url=failing.url)
+        unreachable = AlertsResource(
+            variables={"OUTREACH_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/hook"}, timeout_s=2
+        )
+        erroring = AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": failing.url})
 
         for alerts in (unreachable, erroring):
             result = evaluate(resources, alerts)
@@ -319,12 +323,7 @@ def sensor_tick(
 
 def logout(resources: dict, workdir: Path) -> None:
     outreach = resources["outreach"]
-    env = {
-        "OUTREACH_CLIENT_ID": outreach.client_id,
-        "OUTREACH_CLIENT_SECRET": outreach.client_secret,
-        "OUTREACH_TOKEN_STORE": outreach.token_store_path,
-    }
-    auth_logout(env, workdir)
+    auth_logout(outreach.variables, workdir)
 
 
 def asset_page(instance: dg.DagsterInstance) -> tuple[dict[str, Any], bool]:
@@ -342,7 +341,7 @@ def test_the_grant_health_page_follows_a_logout_and_a_login(
 ) -> None:
     """After ``auth logout`` and one tick the asset page says the grant needs a person; after
     a new login and one tick, that it is usable again. Unchanged, a tick records nothing."""
-    alerts = AlertsResource(webhook_url=webhook.url)
+    alerts = AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": webhook.url})
     first = sensor_tick(instance, resources, alerts, None)
     metadata, passed = asset_page(instance)
     assert metadata["needs_reauthorization"] is False
@@ -376,7 +375,7 @@ def test_a_page_left_stale_is_corrected_on_the_next_tick(
     """The sensor compares the grant with what the page shows, not with what it asked for
     before: a health run that failed (or never ran) is asked for again, under the same run
     key while the page is unchanged, so a queued one is not launched twice."""
-    alerts = AlertsResource(webhook_url=webhook.url)
+    alerts = AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": webhook.url})
     first = sensor_tick(instance, resources, alerts, None)
     logout(resources, tmp_path)
 
@@ -394,7 +393,7 @@ def test_a_page_left_stale_is_corrected_on_the_next_tick(
 def test_alerts_show_in_the_ui_as_observations_and_one_run_each(
     resources: dict, webhook: Webhook, instance: dg.DagsterInstance
 ) -> None:
-    alerts = AlertsResource(webhook_url=webhook.url)
+    alerts = AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": webhook.url})
     forget_grant(resources)
 
     opened = evaluate(resources, alerts)
@@ -431,7 +430,7 @@ def test_alerts_show_in_the_ui_as_observations_and_one_run_each(
     assert first.metadata["incident"].value == "no_grant"
     assert first.metadata["action"].value == LOGIN_HINT
     assert str(first.metadata["authorize_url"].value).startswith(
-        resources["outreach"].oauth_url + "/authorize?"
+        resources["outreach"].settings().oauth_url + "/authorize?"
     )
     assert len(first.metadata["blocked_streams"].value) == len(catalog())
 
@@ -472,7 +471,11 @@ def test_alerts_go_to_slack(resources: dict) -> None:
     slack = SlackApi()
     try:
         alerts = AlertsResource(
-            slack_token="xoxb-test", slack_channel="#data-ops", slack_api_url=slack.url
+            variables={
+                "OUTREACH_ALERT_SLACK_TOKEN": "xoxb-test",
+                "OUTREACH_ALERT_SLACK_CHANNEL": "#data-ops",
+            },
+            slack_api_url=slack.url,
         )
         forget_grant(resources)
         result = evaluate(resources, alerts)
@@ -492,7 +495,11 @@ def test_a_slack_refusal_is_reported_not_raised(resources: dict) -> None:
     slack = SlackApi(error="channel_not_found")
     try:
         alerts = AlertsResource(
-            slack_token="xoxb-test", slack_channel="#gone", slack_api_url=slack.url
+            variables={
+                "OUTREACH_ALERT_SLACK_TOKEN": "xoxb-test",
+                "OUTREACH_ALERT_SLACK_CHANNEL": "#gone",
+            },
+            slack_api_url=slack.url,
         )
         forget_grant(resources)
         result = evaluate(resources, alerts)

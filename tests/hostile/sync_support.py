@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from pydantic import SecretStr
 
 from outreach_pipeline.auth import build_auth
 from outreach_pipeline.auth.grant import Grant
@@ -16,7 +17,7 @@ from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.client import JsonApiClient, PageLimits, RateBudget, RetryPolicy
 from outreach_pipeline.landing import Database, StreamState, ensure_schema, save_state
-from outreach_pipeline.settings import Credentials, Secret, Settings
+from outreach_pipeline.settings import Secret, Settings
 from outreach_pipeline.sync import StreamResult, sync_stream
 from outreach_pipeline.sync.options import SyncOptions
 from tests.hostile.server import HostileServer, Reply, Seen, json_reply, resource
@@ -55,7 +56,8 @@ def settings_for(server: HostileServer, tmp_path: Path) -> Settings:
         oauth_url=f"{server.url}/oauth",
         duckdb_path=tmp_path / "landing.duckdb",
         token_store_path=tmp_path / "tokens.json",
-        credentials=(Credentials("production", "client-id", Secret("client-secret-7e3a91b2")),),
+        client_id="client-id",
+        client_secret=SecretStr("client-secret-7e3a91b2"),
     )
 
 

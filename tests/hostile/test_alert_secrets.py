@@ -116,16 +116,18 @@ def test_refusing_echoing_channels_leak_no_secret(
     ):
         webhook_url = webhook.url + WEBHOOK_PATH
         alerts = AlertsResource(
-            webhook_url=webhook_url,
-            slack_token=SLACK_TOKEN,
-            slack_channel="#data-ops",
+            variables={
+                "OUTREACH_ALERT_WEBHOOK_URL": webhook_url,
+                "OUTREACH_ALERT_SLACK_TOKEN": SLACK_TOKEN,
+                "OUTREACH_ALERT_SLACK_CHANNEL": "#data-ops",
+                "OUTREACH_ALERT_SMTP_HOST": "127.0.0.1",
+                "OUTREACH_ALERT_SMTP_PORT": str(smtp.port),
+                "OUTREACH_ALERT_SMTP_STARTTLS": "false",
+                "OUTREACH_ALERT_SMTP_USER": "alerts",
+                "OUTREACH_ALERT_SMTP_PASSWORD": SMTP_PASSWORD,
+                "OUTREACH_ALERT_MAIL_TO": "ops@example.com",
+            },
             slack_api_url=slack.url + "/api/",
-            smtp_host="127.0.0.1",
-            smtp_port=smtp.port,
-            smtp_starttls=False,
-            smtp_user="alerts",
-            smtp_password=SMTP_PASSWORD,
-            mail_to="ops@example.com",
         )
         with dg.build_sensor_context(
             instance=instance, resources={"outreach": resources["outreach"], "alerts": alerts}
@@ -169,7 +171,9 @@ def test_refusing_echoing_channels_leak_no_secret(
 
 
 def test_an_unreachable_webhook_is_reported_without_its_url(emulator: Emulator) -> None:
-    alerts = AlertsResource(webhook_url="http://127.0.0.1:9" + WEBHOOK_PATH, timeout_s=2)
+    alerts = AlertsResource(
+        variables={"OUTREACH_ALERT_WEBHOOK_URL": "http://127.0.0.1:9" + WEBHOOK_PATH}, timeout_s=2
+    )
     assert alerts.send("grant alert") == ["webhook: ConnectError"]
     malformed = {
         "127.0.0.1:9": "webhook: UnsupportedProtocol",
@@ -177,4 +181,6 @@ def test_an_unreachable_webhook_is_reported_without_its_url(emulator: Emulator) 
         "http://127.0.0.1:9/\n": "webhook: InvalidURL",
     }
     for start, problem in malformed.items():
-        assert AlertsResource(webhook_url=start + WEBHOOK_PATH).send("alert") == [problem]
+        assert AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": start + WEBHOOK_PATH}).send(
+            "alert"
+        ) == [problem]

@@ -77,12 +77,12 @@ class Session:
 
 def _materialize(emulator: Emulator, env: dict[str, str], instance: dg.DagsterInstance) -> str:
     outreach = OutreachResource(
-        client_id=env["OUTREACH_CLIENT_ID"],
-        client_secret=env["OUTREACH_CLIENT_SECRET"],
-        api_url=emulator.api_url,
-        oauth_url=emulator.oauth_url,
-        token_store_path=env["OUTREACH_TOKEN_STORE"],
-        token_encryption_key=ENCRYPTION_KEY,
+        variables={
+            **env,
+            "OUTREACH_API_URL": emulator.api_url,
+            "OUTREACH_OAUTH_URL": emulator.oauth_url,
+            "OUTREACH_TOKEN_ENCRYPTION_KEY": ENCRYPTION_KEY,
+        }
     )
     duckdb = DuckDBResource(database=env["OUTREACH_DUCKDB_PATH"])
     result = dg.materialize(

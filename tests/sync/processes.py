@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 
 from outreach_pipeline.auth.login import login
 from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.commands.demo import free_loopback_port, play_browser
 from outreach_pipeline.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from outreach_pipeline.settings import Credentials, Secret, Settings
+from outreach_pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,7 +80,8 @@ def authorized_environment(emulator: EmulatorProcess, workdir: Path) -> dict[str
         oauth_url=env["OUTREACH_OAUTH_URL"],
         redirect_uri=emulator.redirect_uri,
         token_store_path=Path(env["OUTREACH_TOKEN_STORE"]),
-        credentials=(Credentials("production", DEFAULT_CLIENT_ID, Secret(DEFAULT_CLIENT_SECRET)),),
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=SecretStr(DEFAULT_CLIENT_SECRET),
     )
     scopes = scopes_for(list(catalog().values()))
     login(settings, "production", scopes, lambda _: None, play_browser, io.StringIO(), 60)
