@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
+from outreach_emulator import Emulator, EmulatorConfig
 from outreach_pipeline.client import RateBudget
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync import SyncOptions, run_sync
 from tests.sync.support import emulator_auth, settings_for

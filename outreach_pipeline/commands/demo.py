@@ -17,13 +17,13 @@ from pathlib import Path
 
 import httpx
 
+from outreach_emulator import Emulator, EmulatorConfig
 from outreach_pipeline.auth import build_auth
 from outreach_pipeline.auth.login import login
 from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.cli import UserFacingError
 from outreach_pipeline.commands.sql import print_query
 from outreach_pipeline.commands.sync import summary_table
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
 from outreach_pipeline.settings import Credentials, Secret, Settings
 from outreach_pipeline.sync import run_sync
 

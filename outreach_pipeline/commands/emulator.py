@@ -7,13 +7,13 @@ import signal
 import threading
 from pathlib import Path
 
-from outreach_pipeline.cli import UserFacingError
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
-from outreach_pipeline.emulator.config import (
+from outreach_emulator import Emulator, EmulatorConfig
+from outreach_emulator.config import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
 )
+from outreach_pipeline.cli import UserFacingError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

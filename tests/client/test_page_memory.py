@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.client import JsonApiClient, RateBudget
-from outreach_pipeline.emulator import Emulator
 from tests.sync.support import emulator_auth
 
 PAGES = 30

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline import cli
 from outreach_pipeline.catalog import select, stream
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.landing import SyncInProgress
 from outreach_pipeline.sync import SyncOptions, run_sync
 from tests.reliability.cli_runs import start_cli

@@ -16,9 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from outreach_emulator import Emulator, EmulatorConfig
 from outreach_pipeline import cli
 from outreach_pipeline.catalog import select
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
 from outreach_pipeline.sync import run_sync
 from tests.sync.support import emulator_auth, settings_for
 

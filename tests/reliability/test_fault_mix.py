@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from outreach_emulator import Emulator
+from outreach_emulator.ratelimit import WINDOW
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.client import RateBudget, RetryPolicy
-from outreach_pipeline.emulator import Emulator
-from outreach_pipeline.emulator.ratelimit import WINDOW
 from outreach_pipeline.sync import StreamResult, run_sync
 from tests.reliability.figures import report
 from tests.sync.conftest import QUICK_RETRY

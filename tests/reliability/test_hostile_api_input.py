@@ -24,9 +24,9 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.client import RateBudget
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.sync import run_sync
 from tests.reliability.figures import report
 from tests.sync.conftest import QUICK_RETRY

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.client import RateBudget, RetryPolicy
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
 from tests.sync.support import emulator_auth, settings_for
 

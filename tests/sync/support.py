@@ -13,8 +13,8 @@ import duckdb
 import httpx
 import orjson
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import Stream, catalog, scopes_for
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.landing import columns
 from outreach_pipeline.settings import Settings
 

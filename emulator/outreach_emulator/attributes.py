@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from outreach_emulator import fake
+from outreach_emulator.clock import iso_ms
 from outreach_pipeline.catalog import AttributeType, Stream
-from outreach_pipeline.emulator import fake
-from outreach_pipeline.emulator.clock import iso_ms
 
 if TYPE_CHECKING:
-    from outreach_pipeline.emulator.records import Builder, Draft
+    from outreach_emulator.records import Builder, Draft
 
 FILLED_CUSTOM_FIELDS = 5
 _CUSTOM = re.compile(r"custom(\d+)$")

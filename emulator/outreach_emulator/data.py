@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 
+from outreach_emulator.clock import Clock, iso_ms
+from outreach_emulator.population import OWNERS, sizes
+from outreach_emulator.records import RecordFactory, mix, salt
 from outreach_pipeline.catalog import Stream, catalog
-from outreach_pipeline.emulator.clock import Clock, iso_ms
-from outreach_pipeline.emulator.population import OWNERS, sizes
-from outreach_pipeline.emulator.records import RecordFactory, mix, salt
 
 ID_BITS = 32
 ID_MASK = (1 << ID_BITS) - 1

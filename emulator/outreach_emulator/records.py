@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from outreach_emulator import fake
+from outreach_emulator.attributes import attribute_plan
+from outreach_emulator.clock import iso_ms
+from outreach_emulator.population import OWNERS, Ownership
 from outreach_pipeline.catalog import Stream, catalog
-from outreach_pipeline.emulator import fake
-from outreach_pipeline.emulator.attributes import attribute_plan
-from outreach_pipeline.emulator.clock import iso_ms
-from outreach_pipeline.emulator.population import OWNERS, Ownership
 
 _MASK = (1 << 64) - 1
 

@@ -6,7 +6,7 @@ Layout: ``config`` (EmulatorConfig), ``clock`` (test clock), ``population``/``re
 ``faults``, ``stats``, ``server`` (HTTP) and ``service`` (the Emulator tying them together).
 """
 
-from outreach_pipeline.emulator.config import EmulatorConfig
-from outreach_pipeline.emulator.service import Emulator
+from outreach_emulator.config import EmulatorConfig
+from outreach_emulator.service import Emulator
 
 __all__ = ["Emulator", "EmulatorConfig"]
