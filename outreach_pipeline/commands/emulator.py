@@ -13,15 +13,12 @@ from outreach_emulator.config import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
 )
-from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.commands.errors import UserFacingError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "emulator",
-        help="run the Outreach API emulator (OAuth + REST) on loopback",
-        description="Serve an emulated Outreach org until SIGTERM or Ctrl-C. "
-        "Prints its base URL on start.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Serve an emulated Outreach org until SIGTERM or Ctrl-C. Prints its base URL on start."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="0", help="0 picks a free port (default)")

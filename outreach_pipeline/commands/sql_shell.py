@@ -17,7 +17,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TextIO
 
-from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.commands.errors import UserFacingError
 
 PROMPT = "sql> "
 CONTINUED = " ..> "
