@@ -6,7 +6,18 @@ Layout: ``config`` (EmulatorConfig), ``clock`` (test clock), ``population``/``re
 ``faults``, ``stats``, ``server`` (HTTP) and ``service`` (the Emulator tying them together).
 """
 
-from outreach_emulator.config import EmulatorConfig
+from outreach_emulator.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REDIRECT_URI,
+    EmulatorConfig,
+)
 from outreach_emulator.service import Emulator
 
-__all__ = ["Emulator", "EmulatorConfig"]
+__all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_REDIRECT_URI",
+    "Emulator",
+    "EmulatorConfig",
+]

@@ -7,11 +7,12 @@ import signal
 import threading
 from pathlib import Path
 
-from outreach_emulator import Emulator, EmulatorConfig
-from outreach_emulator.config import (
+from outreach_emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
+    Emulator,
+    EmulatorConfig,
 )
 from outreach_pipeline.commands.errors import UserFacingError
 
