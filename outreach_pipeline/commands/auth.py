@@ -11,12 +11,17 @@ import time
 import webbrowser
 from datetime import UTC, datetime
 
-from outreach_pipeline.auth.errors import AuthError
-from outreach_pipeline.auth.grant import Grant
-from outreach_pipeline.auth.health import GrantHealth, assess_grant, duration
-from outreach_pipeline.auth.login import DEFAULT_LOGIN_TIMEOUT, login
-from outreach_pipeline.auth.s2s import unreachable_streams
-from outreach_pipeline.auth.token_store import open_token_store
+from outreach_pipeline.auth import (
+    DEFAULT_LOGIN_TIMEOUT,
+    AuthError,
+    Grant,
+    GrantHealth,
+    assess_grant,
+    duration,
+    login,
+    open_token_store,
+    unreachable_streams,
+)
 from outreach_pipeline.catalog import catalog, scopes_for, select
 from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.settings import Settings, load_settings

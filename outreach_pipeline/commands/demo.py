@@ -18,8 +18,7 @@ from pathlib import Path
 import httpx
 
 from outreach_emulator import Emulator, EmulatorConfig
-from outreach_pipeline.auth import build_auth
-from outreach_pipeline.auth.login import login
+from outreach_pipeline.auth import build_auth, login
 from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.commands.sql import print_query

@@ -23,9 +23,7 @@ import duckdb
 from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.commands.sql_shell import run_shell
 from outreach_pipeline.commands.tables import format_table
-from outreach_pipeline.landing import DatabaseBusy
-from outreach_pipeline.landing.private_files import OwnerOnlyUmask
-from outreach_pipeline.landing.reading import open_for_reading
+from outreach_pipeline.landing import DatabaseBusy, OwnerOnlyUmask, open_for_reading
 from outreach_pipeline.settings import load_settings
 
 # Read-only covers the database, not the rest of the machine: this covers the rest.

@@ -25,8 +25,7 @@ from outreach_pipeline.commands.sync_progress import LiveTable, PlainLines, outc
 from outreach_pipeline.commands.tables import format_table
 from outreach_pipeline.landing import DatabaseBusy
 from outreach_pipeline.settings import load_settings
-from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
-from outreach_pipeline.sync.progress import SyncProgress
+from outreach_pipeline.sync import StreamResult, SyncOptions, SyncProgress, run_sync
 
 
 def register(parser: argparse.ArgumentParser) -> None:

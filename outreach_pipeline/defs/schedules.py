@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dagster as dg
 
-from outreach_pipeline.auth.errors import LOGIN_HINT
+from outreach_pipeline.auth import LOGIN_HINT
 from outreach_pipeline.defs.assets import GROUP, outreach_streams
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import SettingsError
