@@ -3,9 +3,11 @@
 Layout: ``config`` (EmulatorConfig), ``clock`` (test clock), ``population``/``records``/
 ``attributes``/``fake`` (deterministic data), ``data`` (record store and queries), ``grants``
 (OAuth state), ``oauth`` / ``s2s`` / ``api`` / ``admin`` (endpoints), ``ratelimit``,
-``faults``, ``stats``, ``server`` (HTTP) and ``service`` (the Emulator tying them together).
+``faults``, ``stats``, ``server`` (HTTP), ``service`` (the Emulator tying them together) and
+``bearer`` (an httpx auth with a token the emulator issued, skipping OAuth).
 """
 
+from outreach_emulator.bearer import BearerAuth, bearer_auth
 from outreach_emulator.config import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -18,6 +20,8 @@ __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_REDIRECT_URI",
+    "BearerAuth",
     "Emulator",
     "EmulatorConfig",
+    "bearer_auth",
 ]
