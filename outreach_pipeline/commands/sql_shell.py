@@ -17,13 +17,14 @@ from contextlib import suppress
 from pathlib import Path
 from typing import TextIO
 
+from outreach_pipeline.catalog import SCHEMA
 from outreach_pipeline.commands.errors import UserFacingError
 
 PROMPT = "sql> "
 CONTINUED = " ..> "
 TABLES = (
     "SELECT table_schema AS schema, table_name AS name, lower(table_type) AS kind "
-    "FROM information_schema.tables WHERE table_schema IN ('main', 'outreach') "
+    f"FROM information_schema.tables WHERE table_schema IN ('main', '{SCHEMA}') "
     "ORDER BY schema, name"
 )
 HELP = """\
