@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
+from outreach_emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from outreach_pipeline.catalog import catalog, scopes_for
-from outreach_pipeline.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 REDIRECT_URI = "http://127.0.0.1:8976/callback"
 

@@ -20,6 +20,9 @@ AttributeType = Literal[
 ]
 CursorField = Literal["updatedAt", "createdAt"]
 
+# The DuckDB schema every stream's table lands in (``outreach.prospects``).
+SCHEMA = "outreach"
+
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
@@ -50,7 +53,7 @@ class Stream:
 
     @property
     def table(self) -> str:
-        """Table name in the ``outreach`` schema."""
+        """Table name in the :data:`SCHEMA` schema."""
         return snake_case(self.path)
 
     @property

@@ -30,6 +30,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from outreach_pipeline.catalog import SCHEMA as LANDING_SCHEMA
 from outreach_pipeline.redaction import remember
 
 CredentialKind = Literal["production", "development"]
@@ -40,7 +41,6 @@ DEFAULT_OAUTH_URL = "https://api.outreach.io/oauth"
 # Not "outreach.duckdb": DuckDB names the catalog after the file, and a catalog called
 # "outreach" beside the "outreach" schema makes every "outreach.<table>" ambiguous.
 DEFAULT_DUCKDB_PATH = "data/outreach_data.duckdb"
-LANDING_SCHEMA = "outreach"
 DEFAULT_TOKEN_STORE = "data/outreach-grant.json"
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
 DEFAULT_READ_SNAPSHOT_INTERVAL = 30.0

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
+from outreach_emulator import Emulator, EmulatorConfig
 
 SMALL_EMULATOR: dict[str, Any] = {"seed": 7, "scale": 200, "auto_consent": True}
 

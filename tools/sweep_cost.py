@@ -7,8 +7,6 @@ The fingerprint sweep is measured twice: with nothing to fetch again, and after 
 relationship changes to ``--changed`` prospects.
 
     uv run python -m tools.sweep_cost --scale 2000 --changed 20
-
-Run it from the repository root: it borrows the sync tests' helpers.
 """
 
 from __future__ import annotations
@@ -20,11 +18,10 @@ from pathlib import Path
 
 import httpx
 
+from outreach_emulator import Emulator, EmulatorConfig, bearer_auth
 from outreach_pipeline.client import RateBudget
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync import SyncOptions, run_sync
-from tests.sync.support import emulator_auth, settings_for
 
 
 def _run(
@@ -52,8 +49,8 @@ def main() -> None:
     args = parser.parse_args()
     emu = Emulator(EmulatorConfig(seed=1, scale=args.scale, rate_limit=1_000_000))
     with emu.serve(), tempfile.TemporaryDirectory() as tmp:
-        settings = settings_for(emu, Path(tmp) / "sweep.duckdb")
-        auth = emulator_auth(emu)
+        settings = Settings(api_url=emu.api_url, duckdb_path=Path(tmp) / "sweep.duckdb")
+        auth = bearer_auth(emu)
         ids_only = SyncOptions(sweep_interval=None, fingerprint_sweep=False)
         fingerprints = SyncOptions(sweep_interval=None)
         full = _run(emu, settings, auth, fingerprints, sweep=False)

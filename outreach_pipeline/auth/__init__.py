@@ -10,24 +10,40 @@ exchange), ``tokens`` + ``httpx_auth`` (the ``httpx.Auth``), ``build`` (``build_
 that is safe to print).
 """
 
-from outreach_pipeline.auth.build import build_auth
+from outreach_pipeline.auth.build import build_auth, oauth_client
 from outreach_pipeline.auth.errors import (
+    LOGIN_HINT,
     AuthError,
     AuthorizationFailed,
     ReauthorizationRequired,
     TokenEndpointUnavailable,
+    TokenStoreError,
 )
-from outreach_pipeline.auth.health import GrantHealth, assess_grant, assess_stored_grant
+from outreach_pipeline.auth.grant import Grant
+from outreach_pipeline.auth.health import GrantHealth, assess_grant, assess_stored_grant, duration
+from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
+from outreach_pipeline.auth.login import DEFAULT_LOGIN_TIMEOUT, login, new_state
 from outreach_pipeline.auth.s2s import unreachable_streams
+from outreach_pipeline.auth.token_store import open_token_store
 
 __all__ = [
+    "DEFAULT_LOGIN_TIMEOUT",
+    "LOGIN_HINT",
     "AuthError",
     "AuthorizationFailed",
+    "BearerTokenAuth",
+    "Grant",
     "GrantHealth",
     "ReauthorizationRequired",
     "TokenEndpointUnavailable",
+    "TokenStoreError",
     "assess_grant",
     "assess_stored_grant",
     "build_auth",
+    "duration",
+    "login",
+    "new_state",
+    "oauth_client",
+    "open_token_store",
     "unreachable_streams",
 ]

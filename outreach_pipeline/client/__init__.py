@@ -4,7 +4,7 @@ from outreach_pipeline.client.documents import Document, MalformedDocument, pars
 from outreach_pipeline.client.errors import ApiUnusable, FetchError, Interrupted
 from outreach_pipeline.client.http import FetchedPage, JsonApiClient, PageLimits, RetryPolicy
 from outreach_pipeline.client.ratebudget import RateBudget, read_rate_headers, shared_budget
-from outreach_pipeline.client.urls import ApiBase, UnsafeUrl
+from outreach_pipeline.client.urls import ApiBase, UnsafeUrl, normalised, shown
 
 __all__ = [
     "ApiBase",
@@ -19,7 +19,9 @@ __all__ = [
     "RateBudget",
     "RetryPolicy",
     "UnsafeUrl",
+    "normalised",
     "parse_document",
     "read_rate_headers",
     "shared_budget",
+    "shown",
 ]

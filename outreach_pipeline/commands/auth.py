@@ -11,21 +11,23 @@ import time
 import webbrowser
 from datetime import UTC, datetime
 
-from outreach_pipeline.auth.errors import AuthError
-from outreach_pipeline.auth.grant import Grant
-from outreach_pipeline.auth.health import GrantHealth, assess_grant, duration
-from outreach_pipeline.auth.login import DEFAULT_LOGIN_TIMEOUT, login
-from outreach_pipeline.auth.s2s import unreachable_streams
-from outreach_pipeline.auth.token_store import open_token_store
+from outreach_pipeline.auth import (
+    DEFAULT_LOGIN_TIMEOUT,
+    AuthError,
+    Grant,
+    GrantHealth,
+    assess_grant,
+    duration,
+    login,
+    open_token_store,
+    unreachable_streams,
+)
 from outreach_pipeline.catalog import catalog, scopes_for, select
-from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.settings import Settings, load_settings
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "auth", help="authorize access to Outreach, show or forget the grant"
-    )
+def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     login_parser = actions.add_parser("login", help="authorize in the browser and store the grant")
     login_parser.add_argument(

@@ -18,13 +18,12 @@ from pathlib import Path
 import httpx
 from pydantic import SecretStr
 
-from outreach_pipeline.auth import build_auth
-from outreach_pipeline.auth.login import login
+from outreach_emulator import Emulator, EmulatorConfig
+from outreach_pipeline.auth import build_auth, login
 from outreach_pipeline.catalog import catalog, scopes_for
-from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.commands.sql import print_query
 from outreach_pipeline.commands.sync import summary_table
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync import run_sync
 
@@ -34,12 +33,10 @@ FROM prospects p JOIN stages s ON s.id = p.stage_id
 GROUP BY s.name ORDER BY prospects DESC"""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="emulator + OAuth login + full sync + summary, all on this machine",
-        description="Start the Outreach emulator, authorize through the OAuth flow, sync every "
-        "stream into a fresh DuckDB file and print a summary and a sample query.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Start the Outreach emulator, authorize through the OAuth flow, sync every "
+        "stream into a fresh DuckDB file and print a summary and a sample query."
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--scale", type=int, default=2000, help="prospects (default 2000)")

@@ -7,21 +7,19 @@ import signal
 import threading
 from pathlib import Path
 
-from outreach_pipeline.cli import UserFacingError
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
-from outreach_pipeline.emulator.config import (
+from outreach_emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
+    Emulator,
+    EmulatorConfig,
 )
+from outreach_pipeline.commands.errors import UserFacingError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "emulator",
-        help="run the Outreach API emulator (OAuth + REST) on loopback",
-        description="Serve an emulated Outreach org until SIGTERM or Ctrl-C. "
-        "Prints its base URL on start.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Serve an emulated Outreach org until SIGTERM or Ctrl-C. Prints its base URL on start."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="0", help="0 picks a free port (default)")

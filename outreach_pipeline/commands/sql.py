@@ -20,24 +20,20 @@ from typing import Any
 
 import duckdb
 
-from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.commands.sql_shell import run_shell
-from outreach_pipeline.commands.sync import format_table
-from outreach_pipeline.landing import DatabaseBusy
-from outreach_pipeline.landing.private_files import OwnerOnlyUmask
-from outreach_pipeline.landing.reading import open_for_reading
+from outreach_pipeline.commands.tables import format_table
+from outreach_pipeline.landing import DatabaseBusy, OwnerOnlyUmask, open_for_reading
 from outreach_pipeline.settings import load_settings
 
 # Read-only covers the database, not the rest of the machine: this covers the rest.
 LANDING_ONLY = {"enable_external_access": "false", "lock_configuration": "true"}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "sql",
-        help="run a read-only SQL query on the landing (no query: an interactive shell)",
-        description="Run QUERY on the read snapshot of OUTREACH_DUCKDB_PATH and print the "
-        "rows; without QUERY, read statements ending with ';' interactively.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Run QUERY on the read snapshot of OUTREACH_DUCKDB_PATH and print the "
+        "rows; without QUERY, read statements ending with ';' interactively."
     )
     parser.add_argument(
         "query", nargs="?", help='e.g. "SELECT count(*) FROM prospects"; omit for a shell'

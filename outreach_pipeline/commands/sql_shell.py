@@ -16,14 +16,15 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 from typing import TextIO
 
-from outreach_pipeline.cli import UserFacingError
+from outreach_pipeline.catalog import SCHEMA
+from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.settings import state_directory
 
 PROMPT = "sql> "
 CONTINUED = " ..> "
 TABLES = (
     "SELECT table_schema AS schema, table_name AS name, lower(table_type) AS kind "
-    "FROM information_schema.tables WHERE table_schema IN ('main', 'outreach') "
+    f"FROM information_schema.tables WHERE table_schema IN ('main', '{SCHEMA}') "
     "ORDER BY schema, name"
 )
 HELP = """\

@@ -18,22 +18,20 @@ from rich.console import Console
 
 from outreach_pipeline.auth import AuthError
 from outreach_pipeline.catalog import select
-from outreach_pipeline.cli import UserFacingError
 from outreach_pipeline.client import ApiUnusable
+from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.commands.stopping import StopOnSignal
 from outreach_pipeline.commands.sync_progress import LiveTable, PlainLines, outcome, run_outcome
+from outreach_pipeline.commands.tables import format_table
 from outreach_pipeline.landing import DatabaseBusy
 from outreach_pipeline.settings import load_settings
-from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
-from outreach_pipeline.sync.progress import SyncProgress
+from outreach_pipeline.sync import StreamResult, SyncOptions, SyncProgress, run_sync
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "sync",
-        help="sync Outreach streams into DuckDB",
-        description="Fetch what changed since the last run (or everything, the first time) "
-        "into OUTREACH_DUCKDB_PATH and print a summary per stream.",
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Fetch what changed since the last run (or everything, the first time) "
+        "into OUTREACH_DUCKDB_PATH and print a summary per stream."
     )
     parser.add_argument("--streams", help="comma-separated stream paths (default: all)")
     parser.add_argument(
@@ -229,21 +227,3 @@ def summary_table(results: Sequence[StreamResult], wall_s: float) -> str:
         )
     )
     return format_table(header, lines)
-
-
-def format_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain text table, numbers right-aligned."""
-    widths = [max(len(str(v)) for v in column) for column in zip(header, *rows, strict=True)]
-
-    def line(values: Sequence[str]) -> str:
-        cells = [
-            v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(values, widths, strict=True)
-        ]
-        return "  ".join(cells).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([line(header), rule, *(line(r) for r in rows)]) + "\n"
-
-
-def _numeric(value: str) -> bool:
-    return value.replace(".", "", 1).replace("-", "", 1).isdigit()

@@ -20,8 +20,7 @@ from rich.live import Live
 from rich.table import Table
 
 from outreach_pipeline.redaction import redact
-from outreach_pipeline.sync import StreamResult
-from outreach_pipeline.sync.progress import SyncProgress
+from outreach_pipeline.sync import StreamResult, SyncProgress
 
 
 @dataclass

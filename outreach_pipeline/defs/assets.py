@@ -17,7 +17,8 @@ from duckdb import DuckDBPyConnection
 from outreach_pipeline.auth import AuthError, ReauthorizationRequired
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.client import ApiUnusable
-from outreach_pipeline.defs.checks import asset_key, check_specs, data_checks, timestamp_column
+from outreach_pipeline.defs.checks import check_specs, data_checks, timestamp_column
+from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.lineage import dependency_order, upstream_streams
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.defs.run_log import RunLogProgress

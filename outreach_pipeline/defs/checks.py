@@ -13,15 +13,12 @@ import dagster as dg
 import duckdb
 
 from outreach_pipeline.catalog import Stream, catalog, snake_case
+from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.landing import columns, table_name
 
 IDS_UNIQUE = "ids_unique"
 NO_FUTURE_ROWS = "no_rows_newer_than_run"
 RELATIONSHIPS_FOUND = "to_one_ids_found"
-
-
-def asset_key(stream: Stream) -> dg.AssetKey:
-    return dg.AssetKey(["outreach", stream.path])
 
 
 def timestamp_column(stream: Stream) -> str | None:

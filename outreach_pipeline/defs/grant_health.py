@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-from outreach_pipeline.auth import GrantHealth
-from outreach_pipeline.auth.errors import LOGIN_HINT
+from outreach_pipeline.auth import LOGIN_HINT, GrantHealth
 from outreach_pipeline.defs.assets import GROUP
 from outreach_pipeline.defs.resources import OutreachResource
 

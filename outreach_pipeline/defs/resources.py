@@ -18,10 +18,14 @@ import httpx
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
-from outreach_pipeline.auth import GrantHealth, assess_stored_grant, build_auth
-from outreach_pipeline.auth.errors import TokenStoreError
-from outreach_pipeline.auth.grant import Grant
-from outreach_pipeline.auth.token_store import open_token_store
+from outreach_pipeline.auth import (
+    Grant,
+    GrantHealth,
+    TokenStoreError,
+    assess_stored_grant,
+    build_auth,
+    open_token_store,
+)
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import RateBudget
 from outreach_pipeline.settings import (
@@ -31,8 +35,7 @@ from outreach_pipeline.settings import (
     settings_from,
     variable,
 )
-from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
-from outreach_pipeline.sync.progress import SyncProgress
+from outreach_pipeline.sync import StreamResult, SyncOptions, SyncProgress, run_sync
 
 
 class SettingsResource(dg.ConfigurableResource):

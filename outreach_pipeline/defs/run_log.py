@@ -7,8 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from outreach_pipeline.sync import StreamResult
-from outreach_pipeline.sync.progress import SyncProgress
+from outreach_pipeline.sync import StreamResult, SyncProgress
 
 EVERY = 10.0
 

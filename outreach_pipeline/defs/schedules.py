@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from outreach_pipeline.auth.errors import LOGIN_HINT
+from outreach_pipeline.auth import LOGIN_HINT
 from outreach_pipeline.defs.assets import GROUP, outreach_streams
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import load_settings

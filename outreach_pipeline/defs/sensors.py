@@ -29,11 +29,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from outreach_pipeline.auth import GrantHealth
-from outreach_pipeline.auth.build import oauth_client
-from outreach_pipeline.auth.errors import LOGIN_HINT
-from outreach_pipeline.auth.health import duration
-from outreach_pipeline.auth.login import new_state
+from outreach_pipeline.auth import LOGIN_HINT, GrantHealth, duration, new_state, oauth_client
 from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.defs.alerts import AlertsResource
 from outreach_pipeline.defs.grant_health import (

@@ -19,9 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from outreach_pipeline.catalog import AttributeType, Stream, snake_case
+from outreach_pipeline.catalog import SCHEMA, AttributeType, Stream, snake_case
 
-SCHEMA = "outreach"
 BOOKKEEPING = ("_extra", "_synced_at", "_deleted_at")
 
 DUCKDB_TYPES: dict[AttributeType, str] = {

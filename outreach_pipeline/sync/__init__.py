@@ -2,8 +2,16 @@
 
 from outreach_pipeline.sync.errors import StreamFailed
 from outreach_pipeline.sync.options import SyncOptions
+from outreach_pipeline.sync.progress import SyncProgress
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.run import run_sync
 from outreach_pipeline.sync.stream_sync import sync_stream
 
-__all__ = ["StreamFailed", "StreamResult", "SyncOptions", "run_sync", "sync_stream"]
+__all__ = [
+    "StreamFailed",
+    "StreamResult",
+    "SyncOptions",
+    "SyncProgress",
+    "run_sync",
+    "sync_stream",
+]

@@ -12,8 +12,7 @@ from datetime import datetime
 
 import httpx
 
-from outreach_pipeline.auth import AuthError, build_auth
-from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
+from outreach_pipeline.auth import AuthError, BearerTokenAuth, build_auth
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.landing import Database, load_state
 from outreach_pipeline.settings import Settings

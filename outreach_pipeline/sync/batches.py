@@ -7,7 +7,7 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outreach_pipeline.landing.records import cursor_max, format_cursor
+from outreach_pipeline.landing import cursor_max, format_cursor
 
 
 class BatchBuffer:

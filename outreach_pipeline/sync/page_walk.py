@@ -18,8 +18,7 @@ from __future__ import annotations
 from math import ceil
 from typing import Any
 
-from outreach_pipeline.client import FetchedPage
-from outreach_pipeline.client.urls import normalised, shown
+from outreach_pipeline.client import FetchedPage, normalised, shown
 
 MAX_EMPTY_PAGES = 3
 SLACK_PAGES = 100

@@ -15,8 +15,7 @@ from datetime import datetime
 
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import JsonApiClient
-from outreach_pipeline.landing import Database, RecordConverter, upsert
-from outreach_pipeline.landing.observed_versions import add_observed_versions
+from outreach_pipeline.landing import Database, RecordConverter, add_observed_versions, upsert
 from outreach_pipeline.sync.page_walk import PageWalk
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.sweep_pages import fetch_rows

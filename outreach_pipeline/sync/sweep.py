@@ -18,8 +18,14 @@ from datetime import UTC, datetime
 
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import JsonApiClient
-from outreach_pipeline.landing import Database, StreamState, load_state, mark_deleted, save_state
-from outreach_pipeline.landing.fingerprints import stale_ids
+from outreach_pipeline.landing import (
+    Database,
+    StreamState,
+    load_state,
+    mark_deleted,
+    save_state,
+    stale_ids,
+)
 from outreach_pipeline.sync.options import SyncOptions
 from outreach_pipeline.sync.refetch import refetch
 from outreach_pipeline.sync.results import StreamResult

@@ -16,8 +16,7 @@ import pyarrow as pa
 
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import JsonApiClient
-from outreach_pipeline.landing import RecordConverter, record_id
-from outreach_pipeline.landing.fingerprints import Fingerprint, fingerprint_of
+from outreach_pipeline.landing import Fingerprint, RecordConverter, fingerprint_of, record_id
 from outreach_pipeline.sync.options import SyncOptions
 from outreach_pipeline.sync.page_walk import PageWalk
 from outreach_pipeline.sync.results import StreamResult

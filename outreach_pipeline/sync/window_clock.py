@@ -17,8 +17,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from outreach_pipeline.catalog import Stream
-from outreach_pipeline.landing import Database, format_cursor, table_name
-from outreach_pipeline.landing.schema import quote
+from outreach_pipeline.landing import Database, format_cursor, quote, table_name
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import socket
 import time
 from pathlib import Path
 
+from outreach_emulator import Emulator
 from outreach_pipeline.auth.grant import Grant, TokenResponse
 from outreach_pipeline.auth.token_store import open_token_store
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import CredentialKind, Secret, Settings, load_settings
 
 DEV_CLIENT_ID = "emulator-dev-client"

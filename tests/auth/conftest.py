@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach_pipeline.emulator import Emulator
+from outreach_emulator import Emulator
 from outreach_pipeline.settings import Settings
 from tests.auth.auth_support import (
     DEV_CLIENT_ID,

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline import cli
 from outreach_pipeline.auth.token_store import open_token_store
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import Settings
 
 

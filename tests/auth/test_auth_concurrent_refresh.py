@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach_pipeline.emulator import Emulator
+from outreach_emulator import Emulator
 from tests.auth.auth_support import emulator_env, settings_from, store_issued_grant
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.auth import AuthorizationFailed, build_auth
 from outreach_pipeline.auth.login import (
     RedirectListener,
@@ -23,7 +24,6 @@ from outreach_pipeline.auth.login import (
     new_state,
 )
 from outreach_pipeline.auth.token_store import open_token_store
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import Settings
 from tests.auth.auth_support import PASTE_REDIRECT_URI, SCOPES, settings_from
 

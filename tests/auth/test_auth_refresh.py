@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.auth import ReauthorizationRequired, TokenEndpointUnavailable
 from outreach_pipeline.auth.build import oauth_client
 from outreach_pipeline.auth.grant import Grant
@@ -17,7 +18,6 @@ from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
 from outreach_pipeline.auth.retry import TokenRetryPolicy
 from outreach_pipeline.auth.token_manager import TokenManager
 from outreach_pipeline.auth.token_store import FileTokenStore, open_token_store
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import Settings
 from tests.auth.auth_support import settings_from, store_issued_grant
 

@@ -11,12 +11,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from outreach_emulator import Emulator
 from outreach_pipeline.auth import build_auth, unreachable_streams
 from outreach_pipeline.auth.errors import S2STokenRefused
 from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
 from outreach_pipeline.auth.s2s import S2STokens
 from outreach_pipeline.catalog import catalog
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import Settings
 from tests.auth.auth_support import settings_from
 

@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from outreach_emulator import Emulator
 from outreach_pipeline import cli
 from outreach_pipeline.auth import build_auth
 from outreach_pipeline.auth.build import oauth_client
@@ -29,7 +30,6 @@ from outreach_pipeline.auth.login import login
 from outreach_pipeline.auth.retry import TokenRetryPolicy
 from outreach_pipeline.auth.token_manager import TokenManager
 from outreach_pipeline.auth.token_store import FileTokenStore, open_token_store
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import Secret, Settings
 from tests.auth.auth_support import SCOPES, settings_from
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.auth import ReauthorizationRequired, build_auth
 from outreach_pipeline.catalog import scopes_for, stream
 from outreach_pipeline.client import RateBudget
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.sync import SyncOptions, run_sync
 from tests.auth.auth_support import emulator_env, settings_from, store_issued_grant
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from outreach_emulator import Emulator, EmulatorConfig
 from outreach_pipeline.catalog import catalog
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
 
 DEMO = [sys.executable, "-m", "outreach_pipeline.cli", "demo"]
 

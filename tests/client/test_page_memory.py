@@ -14,9 +14,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from outreach_emulator import Emulator, bearer_auth
 from outreach_pipeline.client import JsonApiClient, RateBudget
-from outreach_pipeline.emulator import Emulator
-from tests.sync.support import emulator_auth
 
 PAGES = 30
 
@@ -34,9 +33,9 @@ def collector_off() -> Iterator[None]:
 def test_pages_leave_no_body_behind_for_the_collector(
     emulator: Emulator, collector_off: None
 ) -> None:
-    with JsonApiClient(emulator.api_url, emulator_auth(emulator), RateBudget()) as client:
+    with JsonApiClient(emulator.api_url, bearer_auth(emulator), RateBudget()) as client:
         url = client.url("prospects", {"page[size]": 100, "count": "false"})
-        page_bytes = len(httpx.get(url, auth=emulator_auth(emulator)).content)
+        page_bytes = len(httpx.get(url, auth=bearer_auth(emulator)).content)
         client.fetch_page(url)  # connections, caches: whatever a first fetch sets up
         tracemalloc.start()
         try:

@@ -11,9 +11,9 @@ import dagster as dg
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import Stream, catalog, scopes_for
 from outreach_pipeline.defs.resources import OutreachResource
-from outreach_pipeline.emulator import Emulator
 from tests.auth.auth_support import store_issued_grant
 from tests.defs.ui_support import DagsterDev, pipeline_env
 from tests.sync.processes import EmulatorProcess

@@ -9,11 +9,11 @@ import dagster as dg
 import duckdb
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import catalog, stream
 from outreach_pipeline.defs.assets import SyncConfig, outreach_streams, preview_columns
-from outreach_pipeline.defs.checks import asset_key
+from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.lineage import upstream_streams
-from outreach_pipeline.emulator import Emulator
 from tests.defs.conftest import emulator_resources
 
 RUN_METADATA = (

@@ -14,11 +14,11 @@ from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.defs.assets import outreach_streams
 from outreach_pipeline.defs.checks import (
-    asset_key,
     ids_unique,
     no_future_rows,
     relationships_found,
 )
+from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.resources import OutreachResource
 
 

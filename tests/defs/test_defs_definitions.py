@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 import yaml
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import catalog, stream
 from outreach_pipeline.definitions import defs
 from outreach_pipeline.defs.alerts import AlertsResource
@@ -18,7 +19,6 @@ from outreach_pipeline.defs.checks import IDS_UNIQUE, NO_FUTURE_ROWS, RELATIONSH
 from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.defs.schedules import build_schedules, nightly_job, sweep_job
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import Credentials, S2SSettings, Secret, SettingsError
 from tests.defs.ui_support import ROOT
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from outreach_emulator import Emulator
 from outreach_pipeline.auth.login import login
 from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.catalog import catalog, scopes_for
@@ -27,7 +28,6 @@ from outreach_pipeline.defs.assets import outreach_streams
 from outreach_pipeline.defs.grant_health import GRANT_HEALTH_JOB, GRANT_HEALTH_KEY
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alerts
-from outreach_pipeline.emulator import Emulator
 from tests.auth.auth_support import free_port, store_issued_grant
 from tests.defs.test_defs_sensors import Webhook, alert_requests, launch
 

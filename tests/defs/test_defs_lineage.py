@@ -8,8 +8,9 @@ from graphlib import TopologicalSorter
 from outreach_pipeline.catalog import catalog, stream
 from outreach_pipeline.definitions import defs
 from outreach_pipeline.defs.assets import outreach_streams, preview_columns
-from outreach_pipeline.defs.checks import asset_key, relationship_targets
+from outreach_pipeline.defs.checks import relationship_targets
 from outreach_pipeline.defs.grant_health import grant_health
+from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.lineage import dependency_order, reaches, upstream_streams
 from outreach_pipeline.defs.schedules import nightly_job, sweep_job
 

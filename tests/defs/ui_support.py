@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import yaml
 
+from outreach_emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from outreach_pipeline.catalog import catalog, scopes_for
-from outreach_pipeline.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from outreach_pipeline.settings import load_settings
 from tests.auth.auth_support import store_issued_grant
 from tests.sync.processes import EmulatorProcess

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import catalog
-from outreach_pipeline.emulator import Emulator
 
 ALL_READ_SCOPES = [s.scope for s in catalog().values()]
 

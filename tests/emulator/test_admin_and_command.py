@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from outreach_pipeline.emulator import Emulator
+from outreach_emulator import Emulator
 from tests.emulator.support import api_client, authorization_code, exchange, refresh
 
 LISTENING = re.compile(r"Outreach emulator listening on (http://127\.0\.0\.1:\d+) \(api: (\S+),")

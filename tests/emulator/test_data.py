@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from outreach_emulator import Emulator, EmulatorConfig
+from outreach_emulator.population import sizes
 from outreach_pipeline.catalog import catalog
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
-from outreach_pipeline.emulator.population import sizes
 from tests.emulator.support import all_pages, api_client
 
 

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from outreach_pipeline.emulator import Emulator
+from outreach_emulator import Emulator
 from tests.emulator.support import all_pages, api_client
 
 

@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from outreach_pipeline.emulator import Emulator
-from outreach_pipeline.emulator.clock import iso_ms
+from outreach_emulator import Emulator
+from outreach_emulator.clock import iso_ms
 from tests.emulator.support import all_pages, api_client
 
 

@@ -9,8 +9,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from outreach_pipeline.emulator import Emulator
-from outreach_pipeline.emulator.grants import NEWER_REFRESH_LIMIT
+from outreach_emulator import Emulator
+from outreach_emulator.grants import NEWER_REFRESH_LIMIT
 from tests.emulator.support import (
     authorization_code,
     authorize_params,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from outreach_pipeline.emulator.ratelimit import WINDOW
+from outreach_emulator.ratelimit import WINDOW
 from tests.emulator.support import api_client
 
 HOUR_START = 1_800_000_000 - 1_800_000_000 % WINDOW

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from outreach_pipeline.emulator import Emulator
+from outreach_emulator import Emulator
 
 GUID = "s2s-guid-1234"
 INSTALL = "install-42"

@@ -15,8 +15,8 @@ import httpx
 import orjson
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import catalog
-from outreach_pipeline.emulator import Emulator
 from tests.emulator.support import api_client
 
 pytestmark = pytest.mark.slow

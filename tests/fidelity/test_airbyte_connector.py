@@ -18,8 +18,8 @@ import pytest
 
 from benchmarks.peers import airbyte
 from benchmarks.peers.venvs import PeerUnavailable
+from outreach_emulator import Emulator, EmulatorConfig
 from outreach_pipeline.catalog import catalog
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
 
 pytestmark = pytest.mark.fidelity
 

@@ -49,7 +49,7 @@ def read_with_duckdb(db_path: Path) -> dict[str, Any]:
 
 # ``outreach-pipeline sql``'s entry point, saying when it starts (its modules imported).
 SQL_COMMAND = (
-    "import sys, time; from outreach_pipeline.cli import build_parser, main; build_parser(); "
+    "import sys, time; from outreach_pipeline.cli import build_parser, main; build_parser('sql'); "
     "print(time.time(), file=sys.stderr, flush=True); sys.exit(main(sys.argv[1:]))"
 )
 

@@ -21,10 +21,10 @@ import dagster as dg
 import orjson
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.defs.alerts import AlertsResource
 from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alert_job, grant_alerts
-from outreach_pipeline.emulator import Emulator
 from tests.defs.conftest import emulator_resources
 from tests.hostile.server import HostileServer, Reply, Seen
 

@@ -19,15 +19,15 @@ from pathlib import Path
 
 import pytest
 
+from outreach_emulator import Emulator, bearer_auth
 from outreach_pipeline import cli
 from outreach_pipeline.catalog import select, stream
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.landing import SyncInProgress
 from outreach_pipeline.sync import SyncOptions, run_sync
 from tests.reliability.cli_runs import start_cli
 from tests.reliability.grants import stored_grant_env
 from tests.sync.processes import ROOT
-from tests.sync.support import assert_landing_equals_emulator, emulator_auth, settings_for
+from tests.sync.support import assert_landing_equals_emulator, settings_for
 
 DUTIES = ["sync", "--streams", "duties", "--batch-rows", "2"]
 
@@ -64,7 +64,7 @@ def test_a_second_sync_waits_and_nothing_is_lost(
         run_sync(
             settings_for(emulator, db_path),
             [stream("duties")],
-            auth=emulator_auth(emulator),
+            auth=bearer_auth(emulator),
             options=SyncOptions(writer_lock_wait=0),
         )
     results = {name: _finish(child) for name, child in [("first", first), ("second", second)]}
@@ -108,7 +108,7 @@ def test_run_sync_refuses_a_stream_twice(emulator: Emulator, tmp_path: Path) -> 
         run_sync(
             settings_for(emulator, tmp_path / "landing.duckdb"),
             [stream("duties"), stream("duties")],
-            auth=emulator_auth(emulator),
+            auth=bearer_auth(emulator),
         )
 
 

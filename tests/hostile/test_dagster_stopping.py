@@ -15,9 +15,9 @@ import duckdb
 import pytest
 from dagster._core.errors import DagsterExecutionInterruptedError, raise_execution_interrupts
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.defs.run_log import RunLogProgress
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.sync import StreamResult
 from tests.defs.conftest import emulator_resources
 

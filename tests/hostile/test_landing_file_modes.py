@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from outreach_pipeline.emulator import Emulator
+from outreach_emulator import Emulator
 from tests.reliability.cli_runs import start_cli
 from tests.reliability.grants import stored_grant_env
 

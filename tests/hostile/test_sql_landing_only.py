@@ -16,11 +16,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from outreach_emulator import Emulator, EmulatorConfig, bearer_auth
 from outreach_pipeline import cli
 from outreach_pipeline.catalog import select
-from outreach_pipeline.emulator import Emulator, EmulatorConfig
 from outreach_pipeline.sync import run_sync
-from tests.sync.support import emulator_auth, settings_for
+from tests.sync.support import settings_for
 
 TOKEN = "access-token-in-the-store-6e1d0b"
 
@@ -34,7 +34,7 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         db_path = folder / "landing.duckdb"
         emulator.clock.advance(2)
         (result,) = run_sync(
-            settings_for(emulator, db_path), select("users"), auth=emulator_auth(emulator)
+            settings_for(emulator, db_path), select("users"), auth=bearer_auth(emulator)
         )
         assert result.ok
     finally:

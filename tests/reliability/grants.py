@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import catalog, scopes_for
-from outreach_pipeline.emulator import Emulator
 from tests.auth.auth_support import emulator_env, settings_from, store_issued_grant
 
 

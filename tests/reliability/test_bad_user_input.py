@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from outreach_pipeline.emulator import Emulator
+from outreach_emulator import Emulator
 from tests.auth.auth_support import PASTE_REDIRECT_URI, free_port
 from tests.reliability.cli_runs import start_cli
 from tests.reliability.figures import report

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
+from outreach_emulator import Emulator, bearer_auth
+from outreach_emulator.ratelimit import WINDOW
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.client import RateBudget, RetryPolicy
-from outreach_pipeline.emulator import Emulator
-from outreach_pipeline.emulator.ratelimit import WINDOW
 from outreach_pipeline.sync import StreamResult, run_sync
 from tests.reliability.figures import report
 from tests.sync.conftest import QUICK_RETRY
-from tests.sync.support import assert_landing_equals_emulator, emulator_auth, settings_for
+from tests.sync.support import assert_landing_equals_emulator, settings_for
 
 # A bounded number of storms, so that a request's retries (1 s apart) outlast them.
 MAX_STORMS = 3
@@ -69,7 +69,7 @@ def _timed_sync(
     results = run_sync(
         settings_for(emulator, db_path),
         SMALL_PAGES,
-        auth=emulator_auth(emulator),
+        auth=bearer_auth(emulator),
         budget=budget,
         retry=retry,
     )

@@ -24,15 +24,14 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from outreach_emulator import Emulator, bearer_auth
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.client import RateBudget
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.sync import run_sync
 from tests.reliability.figures import report
 from tests.sync.conftest import QUICK_RETRY
 from tests.sync.support import (
     assert_landing_equals_emulator,
-    emulator_auth,
     row_differences,
     settings_for,
     stored_rows,
@@ -89,7 +88,7 @@ def test_hostile_values_from_the_emulator_land_faithfully(
     results = run_sync(
         settings_for(emulator, db_path),
         [PROSPECTS],
-        auth=emulator_auth(emulator, [PROSPECTS]),
+        auth=bearer_auth(emulator, [PROSPECTS]),
         budget=RateBudget(),
         retry=QUICK_RETRY,
     )

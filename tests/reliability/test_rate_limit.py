@@ -19,8 +19,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from outreach_pipeline.emulator import Emulator
-from outreach_pipeline.emulator.ratelimit import WINDOW
+from outreach_emulator import Emulator
+from outreach_emulator.ratelimit import WINDOW
 from tests.reliability.figures import report
 from tests.reliability.grants import stored_grant_env
 from tests.sync.processes import ROOT

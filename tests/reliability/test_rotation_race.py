@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach_pipeline.emulator import Emulator
+from outreach_emulator import Emulator
 from tests.auth.test_auth_concurrent_refresh import run_concurrent_refresh
 
 

@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from dagster_duckdb import DuckDBResource
 
+from outreach_emulator import Emulator
 from outreach_pipeline.defs.assets import outreach_streams
 from outreach_pipeline.defs.resources import OutreachResource
-from outreach_pipeline.emulator import Emulator
 from tests.auth.auth_support import emulator_env, free_port
 from tests.reliability.cli_runs import start_cli
 from tests.reliability.figures import report

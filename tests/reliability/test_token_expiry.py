@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.auth import build_auth
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.client import RateBudget
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.settings import load_settings
 from outreach_pipeline.sync import run_sync
 from tests.reliability.figures import report

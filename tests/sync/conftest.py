@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from outreach_emulator import Emulator, bearer_auth
 from outreach_pipeline.client import RateBudget, RetryPolicy
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
-from tests.sync.support import emulator_auth, settings_for
+from tests.sync.support import settings_for
 
 # Retries without long pauses, so fault tests stay fast.
 QUICK_RETRY = RetryPolicy(attempts=8, initial_wait=0.01, max_wait=0.05)
@@ -30,7 +30,7 @@ def sync(db_path: Path) -> Callable[..., list[StreamResult]]:
         # A sync reads up to the API's time less a second (SyncOptions.window_margin):
         # let that time pass since whatever the test just changed, as it would in life.
         emu.clock.advance(2)
-        kwargs.setdefault("auth", emulator_auth(emu))
+        kwargs.setdefault("auth", bearer_auth(emu))
         kwargs.setdefault("budget", RateBudget())
         kwargs.setdefault("retry", QUICK_RETRY)
         kwargs.setdefault("options", SyncOptions())

@@ -37,7 +37,7 @@ pa.set_memory_pool(pa.system_memory_pool())  # as the sync command does
 from pathlib import Path
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync import run_sync
-from tests.sync.support import BearerAuth
+from outreach_emulator import BearerAuth
 def peak_rss_mb():
     # VmHWM starts afresh at exec, unlike getrusage's ru_maxrss, which a forked child
     # inherits from its parent (here: the measuring process, after its DuckDB floor load).

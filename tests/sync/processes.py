@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from outreach_emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from outreach_pipeline.auth.login import login
 from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.commands.demo import free_loopback_port, play_browser
-from outreach_pipeline.emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from outreach_pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,38 +1,21 @@
-"""Helpers for sync tests: a bearer auth from the emulator's grant shortcut, a settings
-object pointing at an emulator, and the comparison of the landing with the emulator's data."""
+"""Helpers for sync tests: a settings object pointing at an emulator, and the comparison of
+the landing with the emulator's data."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import httpx
 import orjson
 
-from outreach_pipeline.catalog import Stream, catalog, scopes_for
-from outreach_pipeline.emulator import Emulator
+from outreach_emulator import Emulator
+from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.landing import columns
 from outreach_pipeline.settings import Settings
-
-
-class BearerAuth(httpx.Auth):
-    """A fixed access token (tests only; production auth refreshes)."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
-
-
-def emulator_auth(emu: Emulator, streams: Iterable[Stream] | None = None) -> BearerAuth:
-    chosen = list(streams) if streams is not None else list(catalog().values())
-    return BearerAuth(emu.grants.issue(scopes_for(chosen))["access_token"])
 
 
 def settings_for(emu: Emulator, db_path: Path) -> Settings:

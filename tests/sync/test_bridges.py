@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import Stream, catalog, stream
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.landing.schema import bridges
 from outreach_pipeline.sync import SyncOptions
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import stream
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.landing.fingerprints import Fingerprint
 from outreach_pipeline.landing.schema import SYNC_RUNS_SQL
 from outreach_pipeline.sync import SyncOptions

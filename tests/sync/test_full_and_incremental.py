@@ -8,9 +8,9 @@ import duckdb
 import httpx
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.auth import ReauthorizationRequired
 from outreach_pipeline.catalog import stream
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.sync import SyncOptions
 from tests.sync.support import assert_landing_equals_emulator
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import stream
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.sync import SyncOptions
 from tests.sync.support import prospect_versions
 

@@ -11,8 +11,8 @@ import duckdb
 import httpx
 import pytest
 
+from outreach_emulator import Emulator
 from outreach_pipeline.catalog import catalog, stream
-from outreach_pipeline.emulator import Emulator
 from outreach_pipeline.landing.schema import SCHEMA, bridges, quote, table_name
 from outreach_pipeline.sync import SyncOptions
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 
+from outreach_emulator.clock import iso_ms
 from outreach_pipeline.catalog import stream
-from outreach_pipeline.emulator.clock import iso_ms
 from outreach_pipeline.landing import load_state
 from outreach_pipeline.sync import SyncOptions
 from tests.sync.support import assert_landing_equals_emulator

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from outreach_pipeline.emulator.messages import Response, api_error, text_response
+from outreach_emulator.messages import Response, api_error, text_response
 
 T = TypeVar("T")
 # What a failing gateway or backend answers, by status.

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from outreach_pipeline.emulator.messages import Request, Response
+from outreach_emulator.messages import Request, Response
 
 Dispatch = Callable[[Request], Response]
 

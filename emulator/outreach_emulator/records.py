@@ -12,13 +12,14 @@ import random
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from outreach_emulator import fake
+from outreach_emulator.attributes import attribute_plan
+from outreach_emulator.clock import iso_ms
+from outreach_emulator.generation import check_rules, generation_rules
+from outreach_emulator.population import Ownership
 from outreach_pipeline.catalog import Stream, catalog
-from outreach_pipeline.emulator import fake
-from outreach_pipeline.emulator.attributes import attribute_plan
-from outreach_pipeline.emulator.clock import iso_ms
-from outreach_pipeline.emulator.population import OWNERS, Ownership
 
 _MASK = (1 << 64) - 1
 
@@ -92,12 +93,6 @@ class Draft:
 Builder = Callable[[Draft], Any]
 Resolver = Callable[[int, dict[str, int | None]], int | None]
 
-# Relationships never left empty, beyond the owning ones and users' owners/creators: other
-# records derive from them (a mailing's sequence is its sequence state's sequence).
-_ALWAYS_SET = {("sequenceStates", "sequence")}
-# Relationship targets resolved first, so later ones can follow them.
-_RESOLVE_ORDER = ("prospect", "account", "user", "sequenceState", "sequence", "sequenceStep")
-
 
 class RecordFactory:
     """Builds the attributes and relationship ids of generated records."""
@@ -106,9 +101,12 @@ class RecordFactory:
         self.seed = seed
         self.sizes = sizes
         self.streams = catalog()
+        self.rules = generation_rules()
+        check_rules(self.rules, self.streams)
         self.path_of_type = {s.jsonapi_type: s.path for s in self.streams.values()}
         self.ownership = {
-            child: Ownership(sizes[child], sizes[parent]) for child, (_, parent) in OWNERS.items()
+            child: Ownership(sizes[child], sizes[parent])
+            for child, (_, parent) in self.rules.owners.items()
         }
         self._resolvers = {path: self._plan_to_one(s) for path, s in self.streams.items()}
         self._children = {path: self._plan_to_many(s) for path, s in self.streams.items()}
@@ -143,70 +141,72 @@ class RecordFactory:
         plan: list[tuple[str, Ownership | None]] = []
         for rel, target_type in stream.to_many.items():
             target = self.path_of_type.get(target_type)
-            owned = target is not None and OWNERS.get(target, ("", ""))[1] == stream.path
+            owned = target is not None and self.rules.owner_stream(target) == stream.path
             plan.append((rel, self.ownership[target] if owned and target else None))
         return plan
 
     def _plan_to_one(self, stream: Stream) -> list[tuple[str, Resolver]]:
         def priority(item: tuple[str, str]) -> int:
             rel, target_type = item
-            if OWNERS.get(stream.path, ("",))[0] == rel:
+            if self.rules.owner_relationship(stream.path) == rel:
                 return -1
-            order = _RESOLVE_ORDER
+            order = self.rules.resolve_order
             return order.index(target_type) if target_type in order else len(order)
 
         rels = sorted(stream.to_one.items(), key=priority)
         return [(rel, self._resolver(stream.path, rel, target)) for rel, target in rels]
 
     def _resolver(self, path: str, rel: str, target_type: str) -> Resolver:
-        """How one to-one relationship gets its id; the most specific rule wins: the owner,
-        then ids that follow from the owner (its account, its user's mailbox, its sequence
-        state's sequence...), then a deterministic pick (a quarter left empty)."""
+        """How one to-one relationship gets its id: the owner, else the rule generation.json
+        gives it (ids that follow from the owner: its account, its user's mailbox, its sequence
+        state's sequence...), else a deterministic pick (a quarter left empty)."""
         target = self.path_of_type.get(target_type)
-        if target is None or rel.startswith("trashed"):
-            return lambda record_id, resolved: None
-        if OWNERS.get(path, ("",))[0] == rel:
+        if target is None:
+            return _empty
+        if self.rules.owner_relationship(path) == rel:
             ownership = self.ownership[path]
             return lambda record_id, resolved: ownership.parent_of(record_id)
-        if target == "accounts":
-            accounts = self.ownership["prospects"]
-            return lambda record_id, resolved: (
-                accounts.parent_of(resolved.get("prospect") or resolved.get("primaryProspect") or 0)
-                or self.pick(path, record_id, rel, self.sizes["accounts"])
-            )
-        if target == "mailboxes" and "user" in self.streams[path].to_one:
-            mailboxes = self.ownership["mailboxes"]
-            return lambda record_id, resolved: _first(mailboxes.children_of(resolved["user"] or 0))
-        if target == "mailboxes" and path == "users":
-            mailboxes = self.ownership["mailboxes"]
-            return lambda record_id, resolved: _first(mailboxes.children_of(record_id))
-        if OWNERS.get(target, ("", ""))[1] == "prospects" and path != "prospects":
-            owned = self.ownership[target]
-            return lambda record_id, resolved: _first(
-                owned.children_of(resolved.get("prospect") or resolved.get("primaryProspect") or 0)
-            )
-        if (
-            target == "sequences"
-            and rel == "sequence"
-            and "sequenceState" in self.streams[path].to_one
-        ):
-            return lambda record_id, resolved: (
-                self.pick("sequenceStates", state, "sequence", self.sizes["sequences"])
-                if (state := resolved.get("sequenceState"))
-                else None
-            )
-        if target == "sequenceSteps" and "sequence" in self.streams[path].to_one:
-            steps = self.ownership["sequenceSteps"]
+        rule = self.rules.relationship_rule(path, rel)
+        return self._RULES[rule](self, path, rel, target)
 
-            def step_of_sequence(record_id: int, resolved: dict[str, int | None]) -> int | None:
-                choices = steps.children_of(resolved.get("sequence") or 0)
-                if not choices:
-                    return None
-                return choices[mix(self.seed, record_id) % len(choices)]
+    def _account_of_prospect(self, path: str, rel: str, target: str) -> Resolver:
+        accounts = self.ownership["prospects"]
+        return lambda record_id, resolved: (
+            accounts.parent_of(_prospect_of(resolved))
+            or self.pick(path, record_id, rel, self.sizes[target])
+        )
 
-            return step_of_sequence
-        owner_like = target == "users" and rel in ("owner", "creator", "updater", "user")
-        always = owner_like or (path, rel) in _ALWAYS_SET
+    def _first_of_prospect(self, path: str, rel: str, target: str) -> Resolver:
+        owned = self.ownership[target]
+        return lambda record_id, resolved: _first(owned.children_of(_prospect_of(resolved)))
+
+    def _mailbox_of_user(self, path: str, rel: str, target: str) -> Resolver:
+        mailboxes = self.ownership[target]
+        return lambda record_id, resolved: _first(mailboxes.children_of(resolved["user"] or 0))
+
+    def _own_mailbox(self, path: str, rel: str, target: str) -> Resolver:
+        mailboxes = self.ownership[target]
+        return lambda record_id, resolved: _first(mailboxes.children_of(record_id))
+
+    def _sequence_of_state(self, path: str, rel: str, target: str) -> Resolver:
+        return lambda record_id, resolved: (
+            self.pick("sequenceStates", state, "sequence", self.sizes[target])
+            if (state := resolved.get("sequenceState"))
+            else None
+        )
+
+    def _step_of_sequence(self, path: str, rel: str, target: str) -> Resolver:
+        steps = self.ownership[target]
+
+        def step_of_sequence(record_id: int, resolved: dict[str, int | None]) -> int | None:
+            choices = steps.children_of(resolved.get("sequence") or 0)
+            if not choices:
+                return None
+            return choices[mix(self.seed, record_id) % len(choices)]
+
+        return step_of_sequence
+
+    def _pick(self, path: str, rel: str, target: str, always: bool = False) -> Resolver:
         size = self.sizes[target]
         seed, null_salt = self.seed, salt(rel)
 
@@ -216,6 +216,24 @@ class RecordFactory:
             return self.pick(path, record_id, rel, size)
 
         return chosen
+
+    def _always(self, path: str, rel: str, target: str) -> Resolver:
+        return self._pick(path, rel, target, always=True)
+
+    def _none(self, path: str, rel: str, target: str) -> Resolver:
+        return _empty
+
+    _RULES: ClassVar[dict[str, Callable[[RecordFactory, str, str, str], Resolver]]] = {
+        "pick": _pick,
+        "always": _always,
+        "none": _none,
+        "account_of_prospect": _account_of_prospect,
+        "first_of_prospect": _first_of_prospect,
+        "mailbox_of_user": _mailbox_of_user,
+        "own_mailbox": _own_mailbox,
+        "sequence_of_state": _sequence_of_state,
+        "step_of_sequence": _step_of_sequence,
+    }
 
     # -- attributes ------------------------------------------------------------------------
 
@@ -247,3 +265,11 @@ class RecordFactory:
 
 def _first(ids: range) -> int | None:
     return ids[0] if ids else None
+
+
+def _prospect_of(resolved: dict[str, int | None]) -> int:
+    return resolved.get("prospect") or resolved.get("primaryProspect") or 0
+
+
+def _empty(record_id: int, resolved: dict[str, int | None]) -> int | None:
+    return None

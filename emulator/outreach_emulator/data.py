@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 
+from outreach_emulator.clock import Clock, iso_ms
+from outreach_emulator.population import sizes
+from outreach_emulator.records import RecordFactory, mix, salt
 from outreach_pipeline.catalog import Stream, catalog
-from outreach_pipeline.emulator.clock import Clock, iso_ms
-from outreach_pipeline.emulator.population import OWNERS, sizes
-from outreach_pipeline.emulator.records import RecordFactory, mix, salt
 
 ID_BITS = 32
 ID_MASK = (1 << ID_BITS) - 1
@@ -232,7 +232,8 @@ class RecordStore:
         are resolved record by record.
         """
         table = self.table(path)
-        owner = self.factory.ownership.get(path) if OWNERS.get(path, ("",))[0] == rel else None
+        owned_by = self.factory.rules.owner_relationship(path) == rel
+        owner = self.factory.ownership.get(path) if owned_by else None
         if owner is not None:
             generated = {i for t in targets for i in owner.children_of(t)} - table.changed.keys()
             candidates: Iterable[int] = table.changed.keys()

@@ -19,9 +19,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from outreach_emulator.clock import Clock
+from outreach_emulator.config import EmulatorConfig
 from outreach_pipeline.catalog import catalog
-from outreach_pipeline.emulator.clock import Clock
-from outreach_pipeline.emulator.config import EmulatorConfig
 
 GrantKind = Literal["production", "development"]
 

@@ -13,11 +13,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from outreach_emulator.clock import Clock, iso_ms
+from outreach_emulator.config import EmulatorConfig
+from outreach_emulator.grants import Grants
+from outreach_emulator.messages import JSONAPI, Request, Response, api_error, json_response
 from outreach_pipeline.catalog import catalog
-from outreach_pipeline.emulator.clock import Clock, iso_ms
-from outreach_pipeline.emulator.config import EmulatorConfig
-from outreach_pipeline.emulator.grants import Grants
-from outreach_pipeline.emulator.messages import JSONAPI, Request, Response, api_error, json_response
 
 MAX_LIFETIME = 3600
 CLOCK_SKEW = 60

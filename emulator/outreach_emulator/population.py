@@ -6,7 +6,8 @@
 prospects; 1 user per 100 prospects (at least 5) with one mailbox each; and small reference
 streams (stages, personas, dispositions, ...).
 
-Ownership is contiguous: child ``c`` of ``C`` children spread over ``P`` parents belongs to
+Which streams own which is a generation rule (``owners`` in generation.json). Ownership is
+contiguous: child ``c`` of ``C`` children spread over ``P`` parents belongs to
 parent ``1 + (c - 1) * P // C``. That makes both directions (a mailing's prospect, a
 prospect's email addresses) pure arithmetic, so no index has to be built or stored.
 """
@@ -23,22 +24,6 @@ FIXED_SIZES = {
     "taskPriorities": 3,
     "opportunityStages": 7,
     "duties": 10,
-}
-
-# child stream -> (relationship naming the owner, owner stream)
-OWNERS: dict[str, tuple[str, str]] = {
-    "prospects": ("account", "accounts"),
-    "emailAddresses": ("prospect", "prospects"),
-    "phoneNumbers": ("prospect", "prospects"),
-    "mailings": ("prospect", "prospects"),
-    "tasks": ("prospect", "prospects"),
-    "calls": ("prospect", "prospects"),
-    "sequenceStates": ("prospect", "prospects"),
-    "events": ("prospect", "prospects"),
-    "opportunities": ("primaryProspect", "prospects"),
-    "mailboxes": ("user", "users"),
-    "sequenceSteps": ("sequence", "sequences"),
-    "sequenceTemplates": ("sequenceStep", "sequenceSteps"),
 }
 
 

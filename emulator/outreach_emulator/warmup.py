@@ -15,7 +15,7 @@ import os
 import signal
 import time
 
-from outreach_pipeline.emulator.data import RecordStore, UnknownRecord
+from outreach_emulator.data import RecordStore, UnknownRecord
 
 CHUNK = 2000
 _forked_store: RecordStore | None = None

@@ -9,20 +9,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from outreach_pipeline.emulator.admin import AdminEndpoints
-from outreach_pipeline.emulator.api import ApiEndpoints
-from outreach_pipeline.emulator.clock import Clock
-from outreach_pipeline.emulator.config import EmulatorConfig
-from outreach_pipeline.emulator.data import RecordStore
-from outreach_pipeline.emulator.faults import Faults
-from outreach_pipeline.emulator.grants import Grants
-from outreach_pipeline.emulator.messages import Request, Response, api_error
-from outreach_pipeline.emulator.oauth import OAuthEndpoints
-from outreach_pipeline.emulator.ratelimit import RateLimiter
-from outreach_pipeline.emulator.s2s import S2SEndpoint
-from outreach_pipeline.emulator.server import EmulatorHTTPServer
-from outreach_pipeline.emulator.stats import Stats
-from outreach_pipeline.emulator.warmup import warm
+from outreach_emulator.admin import AdminEndpoints
+from outreach_emulator.api import ApiEndpoints
+from outreach_emulator.clock import Clock
+from outreach_emulator.config import EmulatorConfig
+from outreach_emulator.data import RecordStore
+from outreach_emulator.faults import Faults
+from outreach_emulator.grants import Grants
+from outreach_emulator.messages import Request, Response, api_error
+from outreach_emulator.oauth import OAuthEndpoints
+from outreach_emulator.ratelimit import RateLimiter
+from outreach_emulator.s2s import S2SEndpoint
+from outreach_emulator.server import EmulatorHTTPServer
+from outreach_emulator.stats import Stats
+from outreach_emulator.warmup import warm
 
 API_PREFIX = "/api/v2/"
 ADMIN_PREFIX = "/_emulator/"

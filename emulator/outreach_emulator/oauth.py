@@ -11,10 +11,10 @@ import base64
 import html
 from urllib.parse import unquote, urlencode
 
-from outreach_pipeline.emulator.config import EmulatorConfig
-from outreach_pipeline.emulator.faults import Faults
-from outreach_pipeline.emulator.grants import Grants, OAuthError, known_scope
-from outreach_pipeline.emulator.messages import (
+from outreach_emulator.config import EmulatorConfig
+from outreach_emulator.faults import Faults
+from outreach_emulator.grants import Grants, OAuthError, known_scope
+from outreach_emulator.messages import (
     Request,
     Response,
     json_response,

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 
-from outreach_pipeline.emulator.clock import Clock
+from outreach_emulator.clock import Clock
 
 WINDOW = 3600
 

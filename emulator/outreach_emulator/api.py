@@ -17,8 +17,7 @@ from urllib.parse import urlencode
 
 import orjson
 
-from outreach_pipeline.catalog import Stream
-from outreach_pipeline.emulator.data import (
+from outreach_emulator.data import (
     ID_BITS,
     ID_MASK,
     SORTABLE,
@@ -26,16 +25,17 @@ from outreach_pipeline.emulator.data import (
     Selection,
     UnknownRecord,
 )
-from outreach_pipeline.emulator.faults import INJECTED_ERRORS, Faults
-from outreach_pipeline.emulator.grants import AccessToken, Grants
-from outreach_pipeline.emulator.messages import (
+from outreach_emulator.faults import INJECTED_ERRORS, Faults
+from outreach_emulator.grants import AccessToken, Grants
+from outreach_emulator.messages import (
     JSONAPI,
     Request,
     Response,
     api_error,
     json_response,
 )
-from outreach_pipeline.emulator.ratelimit import RateLimiter
+from outreach_emulator.ratelimit import RateLimiter
+from outreach_pipeline.catalog import Stream
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000

@@ -21,7 +21,7 @@ class EmulatorConfig:
     """Everything that makes one emulator differ from another.
 
     ``scale`` is the number of prospects; every other stream is sized from it (see
-    :mod:`outreach_pipeline.emulator.population`). ``refresh_mode="lenient"`` keeps spent refresh
+    :mod:`outreach_emulator.population`). ``refresh_mode="lenient"`` keeps spent refresh
     tokens valid, which clients that never store the rotated token (Airbyte's) need.
     ``dev_client_id``/``dev_client_secret`` are a development-credentials pair whose grants
     expire 7 days after they are made. ``s2s_*`` enable the server-to-server token exchange.

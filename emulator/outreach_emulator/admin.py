@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from outreach_pipeline.emulator.data import UnknownRecord
-from outreach_pipeline.emulator.messages import Request, Response, json_response
+from outreach_emulator.data import UnknownRecord
+from outreach_emulator.messages import Request, Response, json_response
 
 if TYPE_CHECKING:
-    from outreach_pipeline.emulator.service import Emulator
+    from outreach_emulator.service import Emulator
 
 
 class AdminEndpoints:

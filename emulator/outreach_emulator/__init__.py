@@ -1,0 +1,27 @@
+"""A faithful emulator of the Outreach API (OAuth, S2S tokens and REST) for tests and demos.
+
+Layout: ``config`` (EmulatorConfig), ``clock`` (test clock), ``population``/``records``/
+``attributes``/``fake`` (deterministic data), ``data`` (record store and queries), ``grants``
+(OAuth state), ``oauth`` / ``s2s`` / ``api`` / ``admin`` (endpoints), ``ratelimit``,
+``faults``, ``stats``, ``server`` (HTTP), ``service`` (the Emulator tying them together) and
+``bearer`` (an httpx auth with a token the emulator issued, skipping OAuth).
+"""
+
+from outreach_emulator.bearer import BearerAuth, bearer_auth
+from outreach_emulator.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REDIRECT_URI,
+    EmulatorConfig,
+)
+from outreach_emulator.service import Emulator
+
+__all__ = [
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_REDIRECT_URI",
+    "BearerAuth",
+    "Emulator",
+    "EmulatorConfig",
+    "bearer_auth",
+]
