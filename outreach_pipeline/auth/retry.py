@@ -38,7 +38,8 @@ class TokenRetryPolicy:
     max_wait: float = 10.0
     # The most one token request spends waiting between attempts, Retry-After included.
     max_total_wait: float = 120.0
-    # Seconds one attempt may take (read timeout); connecting gets at most 10 s.
+    # Seconds one attempt may take in all, connecting and a trickled answer included (the
+    # attempt's deadline, see client/deadline.py); connecting gets at most 10 s.
     attempt_timeout: float = 30.0
 
     def timeout(self) -> httpx.Timeout:
