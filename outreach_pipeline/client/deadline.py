@@ -24,7 +24,9 @@ the connection, and it costs a thread (or a timer) per request. httpx 0.28 takes
 backend (encode/httpx#3749 proposes one), so :class:`DeadlineTransport` replaces the pool its
 ``__init__`` built with one built from the same settings plus the backend: ``_pool``, the
 attribute every method of ``httpx.HTTPTransport`` works through, is the one private name used.
-Like any client given a transport, these clients use no proxy from the environment
+A read also ends once the stop event of the thread's run is set (:mod:`.stop_context`): it
+waits in slices of a quarter second, so Ctrl-C does not wait for a withheld answer's
+deadline. Like any client given a transport, these clients use no proxy from the environment
 (``HTTPS_PROXY``).
 """
 
@@ -41,7 +43,11 @@ from typing import Any, TypeVar
 import httpcore
 import httpx
 
+from outreach_pipeline.client.stop_context import current_stop
+
 T = TypeVar("T")
+# Seconds a read waits at a time while a run's stop event may end it.
+_STOP_POLL = 0.25
 
 
 @dataclass(frozen=True)
@@ -105,8 +111,26 @@ class _DeadlineStream(httpcore.NetworkStream):
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return _within_deadline(
-            lambda left: self._stream.read(max_bytes, left), timeout, httpcore.ReadTimeout
+            lambda left: self._read(max_bytes, left), timeout, httpcore.ReadTimeout
         )
+
+    def _read(self, max_bytes: int, timeout: float | None) -> bytes:
+        """A read that fails (``ReadError``) once the run is stopped. A read that timed out
+        took nothing from the connection, so waiting again in another slice is safe."""
+        stop = current_stop()
+        if stop is None:
+            return self._stream.read(max_bytes, timeout)
+        end = None if timeout is None else time.monotonic() + timeout
+        while not stop.is_set():
+            wait = _STOP_POLL if end is None else min(_STOP_POLL, end - time.monotonic())
+            if wait <= 0:
+                raise httpcore.ReadTimeout("timed out")
+            try:
+                return self._stream.read(max_bytes, wait)
+            except httpcore.ReadTimeout:
+                if end is not None and time.monotonic() >= end:
+                    raise
+        raise httpcore.ReadError("stopped on request")
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         _within_deadline(

@@ -14,8 +14,9 @@ fails the page at once (asking again would bring the same body), a page not read
 deadline, connecting and headers included (a trickled or withheld answer), is dropped and
 retried like a timeout (:mod:`.deadline`).
 
-A run is stopped with ``stop`` (a ``threading.Event``): once set, no request starts, a body
-being read is dropped and a retry wait ends, each raising :class:`Interrupted`. A host that
+A run is stopped with ``stop`` (a ``threading.Event``): once set, no request starts, an
+answer being read is dropped, and a retry wait, a wait for the rate budget and a token
+request's retry wait end, each raising :class:`Interrupted`. A host that
 refuses the connection (or has no address) before any answer came, and a 404 before any page
 was read, raise :class:`ApiUnusable` at once, for every request after it too: the API URL is
 wrong or the API is down, and retrying would only say so for minutes.
@@ -43,6 +44,7 @@ from outreach_pipeline.client.documents import Document, MalformedDocument, pars
 from outreach_pipeline.client.errors import ApiUnusable, FetchError, Interrupted, RetryableResponse
 from outreach_pipeline.client.ratebudget import RateBudget, RateHeaders, read_rate_headers
 from outreach_pipeline.client.server_clock import ServerClock
+from outreach_pipeline.client.stop_context import stopping_with
 from outreach_pipeline.client.urls import ApiBase
 from outreach_pipeline.redaction import redact
 
@@ -313,14 +315,18 @@ class JsonApiClient:
         """The body of a 2xx answer to ``url``; other answers raise."""
         # Every request passes here: the one place that decides where the token may go.
         self.base.check(url)
-        self.budget.acquire()
+        self.budget.acquire(self.stop)
         rate: RateHeaders | None = None
         try:
             # Streamed, so the body is ours alone: a response read whole keeps it, and httpx's
             # response and stream objects refer to each other, so each page's body (MBs)
             # waited for the cyclic garbage collector (1 GB at scale 20000 without it).
             try:
-                with deadline(self.limits.deadline), self._http.stream("GET", url) as response:
+                with (
+                    stopping_with(self.stop),
+                    deadline(self.limits.deadline),
+                    self._http.stream("GET", url) as response,
+                ):
                     self._answered = True
                     body = self._read_body(url, response)
             except httpx.ConnectError as error:
