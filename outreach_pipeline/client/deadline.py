@@ -146,15 +146,19 @@ class _DeadlineStream(httpcore.NetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.NetworkStream:
-        secured = _within_deadline(
-            lambda left: self._stream.start_tls(ssl_context, server_hostname, left),
-            timeout,
-            httpcore.ConnectTimeout,
+        return _connected(
+            lambda left: self._stream.start_tls(ssl_context, server_hostname, left), timeout
         )
-        return _DeadlineStream(secured)
 
     def get_extra_info(self, info: str) -> Any:
         return self._stream.get_extra_info(info)
+
+
+def _connected(
+    connect: Callable[[float | None], httpcore.NetworkStream], timeout: float | None
+) -> _DeadlineStream:
+    """The stream ``connect(timeout)`` opens (or secures) within the deadline, kept to it."""
+    return _DeadlineStream(_within_deadline(connect, timeout, httpcore.ConnectTimeout))
 
 
 class _DeadlineBackend(httpcore.NetworkBackend):
@@ -171,12 +175,10 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = _within_deadline(
+        return _connected(
             lambda left: self._backend.connect_tcp(host, port, left, local_address, socket_options),
             timeout,
-            httpcore.ConnectTimeout,
         )
-        return _DeadlineStream(stream)
 
     def connect_unix_socket(
         self,
@@ -184,12 +186,9 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        stream = _within_deadline(
-            lambda left: self._backend.connect_unix_socket(path, left, socket_options),
-            timeout,
-            httpcore.ConnectTimeout,
+        return _connected(
+            lambda left: self._backend.connect_unix_socket(path, left, socket_options), timeout
         )
-        return _DeadlineStream(stream)
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
