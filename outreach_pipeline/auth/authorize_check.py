@@ -16,6 +16,7 @@ import re
 import httpx
 
 from outreach_pipeline.auth.errors import AuthorizationFailed, outside_text
+from outreach_pipeline.client.deadline import request_within
 
 _TAG = re.compile(r"<(script|style|title)\b.*?</\1>|<[^>]+>", re.IGNORECASE | re.DOTALL)
 CHECK_TIMEOUT = 15.0
@@ -24,8 +25,7 @@ CHECK_TIMEOUT = 15.0
 def check_authorize_url(url: str, oauth_url: str) -> None:
     """Raise :class:`AuthorizationFailed` naming the cause when ``url`` cannot work."""
     try:
-        with httpx.Client(follow_redirects=False, timeout=CHECK_TIMEOUT) as client:
-            response = client.get(url)
+        response = request_within(CHECK_TIMEOUT, "GET", url)
     except httpx.HTTPError as error:
         raise AuthorizationFailed(
             f"cannot reach the authorize page under OUTREACH_OAUTH_URL={oauth_url} "

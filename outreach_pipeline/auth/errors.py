@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from outreach_pipeline.client.errors import Interrupted
 from outreach_pipeline.redaction import redact
 from outreach_pipeline.settings import Secret, SettingsError
 
@@ -92,12 +93,13 @@ class UnexpectedAuthFailure(AuthError):
 
 @contextmanager
 def auth_boundary(what: str) -> Iterator[None]:
-    """Let :class:`AuthError` through and turn any other exception into
+    """Let :class:`AuthError` and a run's stop (:class:`Interrupted`, e.g. ending a token
+    request's retry wait) through and turn any other exception into
     :class:`UnexpectedAuthFailure` naming ``what`` failed (the original's type and redacted
     first words; never chained, since its arguments may hold a request or a token)."""
     try:
         yield
-    except AuthError:
+    except (AuthError, Interrupted):
         raise
     except SettingsError as error:  # e.g. a stored grant of credentials no longer configured
         raise AuthError(str(error)) from None

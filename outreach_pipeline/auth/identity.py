@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from outreach_pipeline.auth.errors import outside_text
+from outreach_pipeline.client.deadline import request_within
 from outreach_pipeline.settings import Secret
 
 log = logging.getLogger(__name__)
@@ -37,20 +38,23 @@ def token_claims(access_token: Secret) -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
-def identify(api_url: str, access_token: Secret) -> tuple[int | None, str | None]:
+def identify(
+    api_url: str, access_token: Secret, deadline: float = 10.0
+) -> tuple[int | None, str | None]:
     """(user id, email) of whoever authorized ``access_token``, each None when unknown. Values
     of the wrong shape count as unknown; an email is made printable (it is shown by
-    ``auth status``)."""
+    ``auth status``). The ``/users`` request gives up after ``deadline`` seconds in all."""
     claims = token_claims(access_token)
     user_id = next((_user_id(claims[c]) for c in USER_ID_CLAIMS if _user_id(claims.get(c))), None)
     email = next((_email(claims[c]) for c in EMAIL_CLAIMS if _email(claims.get(c))), None)
     if user_id is None or email is not None:
         return user_id, email
     try:
-        response = httpx.get(
+        response = request_within(
+            deadline,
+            "GET",
             f"{api_url.rstrip('/')}/users/{user_id}",
             headers={"Authorization": f"Bearer {access_token.reveal()}"},
-            timeout=10,
         )
         if response.is_success:
             email = _email(response.json()["data"]["attributes"].get("email"))

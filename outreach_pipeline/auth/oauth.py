@@ -17,6 +17,7 @@ from outreach_pipeline.auth.errors import auth_boundary
 from outreach_pipeline.auth.grant import TokenResponse
 from outreach_pipeline.auth.retry import TokenRetryPolicy, send_with_retries, transient_answer
 from outreach_pipeline.auth.token_answer import read_token_answer
+from outreach_pipeline.client.deadline import request_within
 from outreach_pipeline.settings import Credentials, Secret
 
 
@@ -78,8 +79,7 @@ class OAuthClient:
         token_url = f"{self.oauth_url}/token"
 
         def attempt(timeout: httpx.Timeout) -> TokenResponse:
-            with httpx.Client(timeout=timeout) as http:
-                response = http.post(token_url, data=data)
+            response = request_within(timeout.read, "POST", token_url, timeout=timeout, data=data)
             transient = transient_answer(response)
             if transient is not None:
                 raise transient

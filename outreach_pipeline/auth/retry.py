@@ -5,8 +5,9 @@ retried with exponential backoff and full jitter; anything else is final. A ``Re
 (seconds or an HTTP date) is honoured as long as the waiting of one token request stays within
 ``TokenRetryPolicy.max_total_wait`` (120 s by default): a server asking for longer is not
 retried early against its wishes, nor waited for, but answered with an error that says when to
-try again. Note: a refresh that timed out after the server handled it has spent the refresh
-token, and its retry will be refused: nothing a client can do about that, so it is retried anyway.
+try again. A run's stop (Ctrl-C) ends a wait at once (``client/stop_context.py``). Note: a
+refresh that timed out after the server handled it has spent the refresh token, and its retry
+will be refused: nothing a client can do about that, so it is retried anyway.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import httpx
 import tenacity
 
 from outreach_pipeline.auth.errors import TokenEndpointUnavailable, UnexpectedTokenAnswer
+from outreach_pipeline.client.stop_context import pause
 
 T = TypeVar("T")
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -38,7 +40,8 @@ class TokenRetryPolicy:
     max_wait: float = 10.0
     # The most one token request spends waiting between attempts, Retry-After included.
     max_total_wait: float = 120.0
-    # Seconds one attempt may take (read timeout); connecting gets at most 10 s.
+    # Seconds one attempt may take in all, connecting and a trickled answer included (the
+    # attempt's deadline, see client/deadline.py); connecting gets at most 10 s.
     attempt_timeout: float = 30.0
 
     def timeout(self) -> httpx.Timeout:
@@ -136,6 +139,7 @@ def send_with_retries(
         retry=tenacity.retry_if_exception_type(TransientTokenFailure),
         wait=wait,
         stop=tenacity.stop_after_attempt(policy.attempts) | budget,
+        sleep=pause,
         reraise=True,
     )
     try:

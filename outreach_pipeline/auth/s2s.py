@@ -22,6 +22,7 @@ from outreach_pipeline.auth.errors import AuthError, S2STokenRefused
 from outreach_pipeline.auth.retry import TokenRetryPolicy, send_with_retries, transient_answer
 from outreach_pipeline.auth.tokens import Renewal
 from outreach_pipeline.catalog import Stream
+from outreach_pipeline.client.deadline import request_within
 from outreach_pipeline.settings import S2SSettings, Secret, Settings
 
 APP_TOKEN_LIFETIME = 3600
@@ -105,10 +106,13 @@ class S2STokens:
             started = self.clock()
             # Stamped with the wall clock whatever ``clock`` says: the server checks iat/exp.
             bearer = app_jwt(self._key, self.s2s.guid, time.time())
-            with httpx.Client(timeout=timeout) as http:
-                response = http.post(
-                    self.exchange_url, headers={"Authorization": f"Bearer {bearer.reveal()}"}
-                )
+            response = request_within(
+                timeout.read,
+                "POST",
+                self.exchange_url,
+                timeout=timeout,
+                headers={"Authorization": f"Bearer {bearer.reveal()}"},
+            )
             transient = transient_answer(response)
             if transient is not None:
                 raise transient

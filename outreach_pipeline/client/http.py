@@ -11,10 +11,12 @@ propagate untouched.
 No request leaves for a URL outside the configured API base (:mod:`.urls`), whatever link
 a page carried. Each answer is bounded by :class:`PageLimits`: a body over the size cap
 fails the page at once (asking again would bring the same body), a page not read by its
-deadline (a trickled body) is dropped and retried like a timeout.
+deadline, connecting and headers included (a trickled or withheld answer), is dropped and
+retried like a timeout (:mod:`.deadline`).
 
-A run is stopped with ``stop`` (a ``threading.Event``): once set, no request starts, a body
-being read is dropped and a retry wait ends, each raising :class:`Interrupted`. A host that
+A run is stopped with ``stop`` (a ``threading.Event``): once set, no request starts, an
+answer being read is dropped, and a retry wait, a wait for the rate budget and a token
+request's retry wait end, each raising :class:`Interrupted`. A host that
 refuses the connection (or has no address) before any answer came, and a 404 before any page
 was read, raise :class:`ApiUnusable` at once, for every request after it too: the API URL is
 wrong or the API is down, and retrying would only say so for minutes.
@@ -37,10 +39,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 import tenacity
 
+from outreach_pipeline.client.deadline import DeadlineTransport, deadline
 from outreach_pipeline.client.documents import Document, MalformedDocument, parse_document
 from outreach_pipeline.client.errors import ApiUnusable, FetchError, Interrupted, RetryableResponse
 from outreach_pipeline.client.ratebudget import RateBudget, RateHeaders, read_rate_headers
 from outreach_pipeline.client.server_clock import ServerClock
+from outreach_pipeline.client.stop_context import stopping_with
 from outreach_pipeline.client.urls import ApiBase
 from outreach_pipeline.redaction import redact
 
@@ -67,9 +71,10 @@ class PageLimits:
     """Bounds on one answer, so a hostile or broken server cannot exhaust memory or time.
 
     ``max_bytes``: the most body (after decompression) read; more fails the page, not
-    retried. ``deadline``: seconds to read a whole answer; past it the page is dropped and
-    retried like a timeout. httpx's own timeouts bound each read, not a body trickled one
-    byte at a time, so the deadline is checked as the body arrives."""
+    retried. ``deadline``: seconds for a whole request, from connecting to the body's last
+    byte; past it the page is dropped and retried like a timeout. httpx's own timeouts bound
+    each read, not headers or a body trickled one byte at a time, so the deadline is held by
+    the transport (:mod:`.deadline`)."""
 
     max_bytes: int = 256 * 1024 * 1024
     deadline: float = 300.0
@@ -143,7 +148,8 @@ class JsonApiClient:
         on_retry: Callable[[str, str, float], None] | None = None,
     ) -> None:
         """``sleep`` (default: a wait that ``stop`` ends) is how retries wait; ``on_retry``
-        is told of each one: the URL, the problem and the seconds it waits."""
+        is told of each one: the URL, the problem and the seconds it waits. A ``transport``
+        given (tests) holds no page deadline unless it is a :class:`DeadlineTransport`."""
         self.api_url = api_url.rstrip("/")
         self.base = ApiBase(api_url)
         self.limits = limits or PageLimits()
@@ -159,16 +165,16 @@ class JsonApiClient:
         self._unusable: ApiUnusable | None = None
         self.server_clock = ServerClock()
         self._probing = threading.Lock()
+        pool = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         self._http = httpx.Client(
             auth=auth,
             timeout=timeout or httpx.Timeout(120.0, connect=15.0, pool=None),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
             headers={"Accept": JSONAPI},
             # A redirect would carry the token wherever ``Location`` points.
             follow_redirects=False,
-            transport=transport,
+            transport=transport or DeadlineTransport(pool),
         )
 
     def close(self) -> None:
@@ -309,17 +315,20 @@ class JsonApiClient:
         """The body of a 2xx answer to ``url``; other answers raise."""
         # Every request passes here: the one place that decides where the token may go.
         self.base.check(url)
-        self.budget.acquire()
+        self.budget.acquire(self.stop)
         rate: RateHeaders | None = None
-        deadline = time.monotonic() + self.limits.deadline
         try:
             # Streamed, so the body is ours alone: a response read whole keeps it, and httpx's
             # response and stream objects refer to each other, so each page's body (MBs)
             # waited for the cyclic garbage collector (1 GB at scale 20000 without it).
             try:
-                with self._http.stream("GET", url) as response:
+                with (
+                    stopping_with(self.stop),
+                    deadline(self.limits.deadline),
+                    self._http.stream("GET", url) as response,
+                ):
                     self._answered = True
-                    body = self._read_body(url, response, deadline)
+                    body = self._read_body(url, response)
             except httpx.ConnectError as error:
                 if self._answered:
                     raise
@@ -356,10 +365,8 @@ class JsonApiClient:
         self._answered_ok = True
         return body, rate
 
-    def _read_body(self, url: str, response: httpx.Response, deadline: float) -> bytes:
-        """The body, within :attr:`limits`: refused as soon as it is known to be too big,
-        dropped (to be retried) once ``deadline`` (monotonic, from the request's start) has
-        passed."""
+    def _read_body(self, url: str, response: httpx.Response) -> bytes:
+        """The body, within :attr:`limits`: refused as soon as it is known to be too big."""
         cap = self.limits.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
@@ -372,10 +379,6 @@ class JsonApiClient:
             size += len(chunk)
             if size > cap:
                 raise FetchError(url, f"body is over the {cap}-byte limit")
-            if time.monotonic() > deadline:
-                raise RetryableResponse(
-                    url, f"body not read within {self.limits.deadline:.0f} s", None
-                )
             chunks.append(chunk)
         return b"".join(chunks)
 

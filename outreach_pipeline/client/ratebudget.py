@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from outreach_pipeline.client.errors import Interrupted
+
 # X-RateLimit-Reset values below this are read as seconds from now rather than epoch seconds.
 _EPOCH_THRESHOLD = 1_000_000_000
 
@@ -60,7 +62,8 @@ class RateBudget:
     than ``low_water`` (a share of the limit) is left, requests are spaced evenly until the
     window resets. Until the first answer reports the budget only one request is in flight.
     ``clock`` and ``sleep`` are injectable so tests can run hours of rate-limit windows
-    against an emulator's test clock.
+    against an emulator's test clock; by default a wait is ended by the stop event of the
+    run that waits (see :meth:`acquire`).
     """
 
     def __init__(
@@ -68,7 +71,7 @@ class RateBudget:
         reserve: int = 2,
         low_water: float = 0.1,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], object] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
         max_wait: float = 3700.0,
     ) -> None:
         self.reserve = reserve
@@ -88,10 +91,14 @@ class RateBudget:
         """The budget left as last reported (None before the first answer)."""
         return self._remaining
 
-    def acquire(self) -> None:
-        """Block until one more request fits in the budget, then count it as in flight."""
+    def acquire(self, stop: threading.Event | None = None) -> None:
+        """Block until one more request fits in the budget, then count it as in flight; once
+        ``stop`` (the waiting run's) is set, raise :class:`Interrupted` instead, at once."""
+        stop = stop or threading.Event()
         with self._condition:
             while True:
+                if stop.is_set():
+                    raise Interrupted("stopped on request")
                 wait = self._wait_needed()
                 if wait is None:
                     self._in_flight += 1
@@ -100,7 +107,7 @@ class RateBudget:
                 if wait > 0:
                     self._condition.release()
                     try:
-                        self._sleep(min(wait, self._max_wait))
+                        (self._sleep or stop.wait)(min(wait, self._max_wait))
                     finally:
                         self._condition.acquire()
                     self._start_new_window_if_due()

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from outreach_pipeline.auth import AuthError
 from outreach_pipeline.catalog import select
-from outreach_pipeline.client import ApiUnusable
+from outreach_pipeline.client import ApiUnusable, Interrupted
 from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.commands.stopping import StopOnSignal
 from outreach_pipeline.commands.sync_progress import LiveTable, PlainLines, outcome, run_outcome
@@ -128,6 +128,11 @@ def execute(
         raise UserFacingError(str(error)) from error
     except ApiUnusable as error:
         raise UserFacingError(error.problem) from error
+    except Interrupted as error:
+        # Stopped before any stream started: waiting for another sync, or for a token.
+        by = stopping.signal.name if stopping.signal else "request"
+        print(f"interrupted by {by} ({error}): nothing was synced", file=err)
+        return stopping.exit_code
     except (duckdb.IOException, duckdb.TransactionException, OSError) as error:
         # A full disk or a read-only file or folder: each batch committed before it is kept.
         problem = str(error).splitlines()[0]

@@ -14,17 +14,22 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from outreach_pipeline.client.errors import Interrupted
 from outreach_pipeline.landing.database import DatabaseBusy
 from outreach_pipeline.landing.private_files import PRIVATE_FILE, make_folder
 from outreach_pipeline.landing.processes import is_alive
 
 log = logging.getLogger(__name__)
+# Seconds between tries of a taken lock.
+_POLL = 0.1
 
 
 class SyncInProgress(DatabaseBusy):
@@ -36,15 +41,16 @@ def writer_lock_path(db_path: Path) -> Path:
 
 
 @contextmanager
-def sync_writer_lock(db_path: Path, wait: float) -> Iterator[None]:
+def sync_writer_lock(
+    db_path: Path, wait: float, stop: threading.Event | None = None
+) -> Iterator[None]:
     """Hold the writer lock of the landing at ``db_path``; while another sync holds it, say so
-    and wait up to ``wait`` seconds, then raise :class:`SyncInProgress`."""
+    and wait up to ``wait`` seconds, then raise :class:`SyncInProgress`. Once ``stop`` is set
+    (Ctrl-C), the wait ends within a fraction of a second, raising :class:`Interrupted`."""
     path = writer_lock_path(db_path)
     make_folder(path.parent)
     lock = FileLock(path, mode=PRIVATE_FILE, fallback_to_soft=False, on_acquired=_write_pid)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
+    if not _acquired(lock, 0, stop):
         holder = _holder(path)
         if wait > 0:
             log.warning(
@@ -53,20 +59,35 @@ def sync_writer_lock(db_path: Path, wait: float) -> Iterator[None]:
                 wait,
                 path,
             )
-        try:
-            lock.acquire(timeout=wait)
-        except Timeout:
+        if not _acquired(lock, wait, stop):
             waited = f", still after waiting {wait:.0f} s" if wait > 0 else ""
             raise SyncInProgress(
                 f"{db_path} is being written by the sync running in {holder} (lock {path})"
                 f"{waited}; sync again once it has finished"
-            ) from None
+            )
     try:
         yield
     finally:
         with suppress(OSError):
             os.truncate(path, 0)  # no stale PID for the next one to name
         lock.release()
+
+
+def _acquired(lock: FileLock, wait: float, stop: threading.Event | None) -> bool:
+    """Whether ``lock`` was taken within ``wait`` seconds; tried every ``_POLL`` seconds
+    (``FileLock`` sleeps between tries where no event can end it)."""
+    stop = stop or threading.Event()
+    end = time.monotonic() + wait
+    while True:
+        try:
+            lock.acquire(timeout=0)
+            return True
+        except Timeout:
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+        if stop.wait(min(_POLL, left)):
+            raise Interrupted("stopped on request while waiting for the writer lock")
 
 
 def _write_pid(fd: int) -> None:

@@ -52,7 +52,8 @@ def run_sync(
     user per process); pass one to share it differently.
 
     While another sync writes the same database (in any process), this one waits up to
-    ``options.writer_lock_wait`` seconds, then raises ``SyncInProgress``.
+    ``options.writer_lock_wait`` seconds, then raises ``SyncInProgress``; ``stop`` set
+    meanwhile raises :class:`Interrupted` (nothing was run, nothing is recorded).
 
     Setting ``stop`` stops the run within seconds: no request starts after it, each stream's
     pages read so far land whole, and every stream's result (and ``sync_runs`` row) says it
@@ -74,7 +75,7 @@ def run_sync(
         # Two loads of one stream at a time would share its stage table and cursor.
         raise ValueError(f"a stream is named twice in {paths}: sync each once")
     # Held until the database is closed: another sync of it waits (or gives up) meanwhile.
-    with sync_writer_lock(settings.duckdb_path, options.writer_lock_wait):
+    with sync_writer_lock(settings.duckdb_path, options.writer_lock_wait, stop):
         database = Database(
             settings.duckdb_path,
             memory_limit=options.duckdb_memory_limit,
@@ -89,7 +90,7 @@ def run_sync(
         try:
             client = JsonApiClient(
                 settings.api_url,
-                authenticated(settings, auth, database, selected, run_id, full_refresh),
+                authenticated(settings, auth, database, selected, run_id, full_refresh, stop),
                 budget or shared_budget(settings.api_url),
                 retry=retry,
                 max_connections=max(4, options.concurrency * 2),

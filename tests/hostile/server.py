@@ -10,8 +10,9 @@ standard library's threading server driven by a Python function:
         server.url            # "http://127.0.0.1:<port>"
         server.seen           # every request received, in order
 
-A :class:`Reply` may trickle its body (``chunk_delay``), announce more bytes than it sends,
-hold the connection open without answering (``hang``), or set its own ``Date`` header (an
+A :class:`Reply` may trickle its body (``chunk_delay``) or its status line and headers
+(``head_delay``), announce more bytes than it sends, hold the connection open without
+answering (``hang``), or set its own ``Date`` header (an
 empty one for none).
 """
 
@@ -63,6 +64,8 @@ class Reply:
     content_type: str = "application/vnd.api+json"
     # Seconds to wait before each chunk of the body.
     chunk_delay: float = 0.0
+    # Seconds to wait before each byte of the status line and headers.
+    head_delay: float = 0.0
     # Content-Length to announce (default: the body's real length when it is bytes; none,
     # and the connection closed after the body, when it is an iterable).
     content_length: int | None = None
@@ -176,7 +179,11 @@ class HostileServer:
             else:
                 handler.send_header("Connection", "close")
                 handler.close_connection = True
-            handler.end_headers()
+            if reply.head_delay:
+                if not self._trickle_head(handler, reply.head_delay):
+                    return
+            else:
+                handler.end_headers()
             for chunk in chunks:
                 if reply.chunk_delay and self._stopping.wait(reply.chunk_delay):
                     break
@@ -186,3 +193,17 @@ class HostileServer:
                 handler.close_connection = True
         except (BrokenPipeError, ConnectionResetError):
             handler.close_connection = True
+
+    def _trickle_head(self, handler: BaseHTTPRequestHandler, delay: float) -> bool:
+        """Send the head ``send_response``/``send_header`` buffered (what ``end_headers``
+        would send at once) one byte every ``delay`` seconds; False if the server stopped."""
+        handler._headers_buffer.append(b"\r\n")  # type: ignore[attr-defined]
+        head = b"".join(handler._headers_buffer)  # type: ignore[attr-defined]
+        handler._headers_buffer = []  # type: ignore[attr-defined]
+        for byte in head:
+            if self._stopping.wait(delay):
+                handler.close_connection = True
+                return False
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+        return True

@@ -61,11 +61,12 @@ def settings_for(server: HostileServer, tmp_path: Path) -> Settings:
     )
 
 
-def store_grant(settings: Settings) -> None:
+def store_grant(settings: Settings, expires_in: float = 7200) -> None:
+    """A grant whose access token expires in ``expires_in`` seconds (negative: has expired)."""
     now = time.time()
     grant = Grant(
         access_token=Secret(TOKEN),
-        access_expires_at=now + 7200,
+        access_expires_at=now + expires_in,
         refresh_token=Secret(REFRESH),
         scopes=("users.read",),
         credential_kind="production",
