@@ -16,7 +16,7 @@ import re
 import httpx
 
 from outreach_pipeline.auth.errors import AuthorizationFailed, outside_text
-from outreach_pipeline.client.deadline import request_within
+from outreach_pipeline.transport import request_within
 
 _TAG = re.compile(r"<(script|style|title)\b.*?</\1>|<[^>]+>", re.IGNORECASE | re.DOTALL)
 CHECK_TIMEOUT = 15.0

@@ -12,9 +12,9 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from outreach_pipeline.client.errors import Interrupted
 from outreach_pipeline.redaction import redact
 from outreach_pipeline.settings import Secret, SettingsError
+from outreach_pipeline.transport import Interrupted
 
 LOGIN_HINT = "run `outreach-pipeline auth login` to authorize again"
 # Text from outside (a server's error field, an exception's message) is cut to this length.

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from outreach_pipeline.auth.errors import outside_text
-from outreach_pipeline.client.deadline import request_within
 from outreach_pipeline.settings import Secret
+from outreach_pipeline.transport import request_within
 
 log = logging.getLogger(__name__)
 USER_ID_CLAIMS = ("user_id", "userId", "sub")

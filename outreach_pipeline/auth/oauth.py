@@ -17,8 +17,8 @@ from outreach_pipeline.auth.errors import auth_boundary
 from outreach_pipeline.auth.grant import TokenResponse
 from outreach_pipeline.auth.retry import TokenRetryPolicy, send_with_retries, transient_answer
 from outreach_pipeline.auth.token_answer import read_token_answer
-from outreach_pipeline.client.deadline import request_within
 from outreach_pipeline.settings import Credentials, Secret
+from outreach_pipeline.transport import request_within
 
 
 class OAuthClient:

@@ -5,7 +5,7 @@ retried with exponential backoff and full jitter; anything else is final. A ``Re
 (seconds or an HTTP date) is honoured as long as the waiting of one token request stays within
 ``TokenRetryPolicy.max_total_wait`` (120 s by default): a server asking for longer is not
 retried early against its wishes, nor waited for, but answered with an error that says when to
-try again. A run's stop (Ctrl-C) ends a wait at once (``client/stop_context.py``). Note: a
+try again. A run's stop (Ctrl-C) ends a wait at once (``transport/stop_context.py``). Note: a
 refresh that timed out after the server handled it has spent the refresh token, and its retry
 will be refused: nothing a client can do about that, so it is retried anyway.
 """
@@ -25,7 +25,7 @@ import httpx
 import tenacity
 
 from outreach_pipeline.auth.errors import TokenEndpointUnavailable, UnexpectedTokenAnswer
-from outreach_pipeline.client.stop_context import pause
+from outreach_pipeline.transport import pause
 
 T = TypeVar("T")
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -41,7 +41,7 @@ class TokenRetryPolicy:
     # The most one token request spends waiting between attempts, Retry-After included.
     max_total_wait: float = 120.0
     # Seconds one attempt may take in all, connecting and a trickled answer included (the
-    # attempt's deadline, see client/deadline.py); connecting gets at most 10 s.
+    # attempt's deadline, see transport/deadline.py); connecting gets at most 10 s.
     attempt_timeout: float = 30.0
 
     def timeout(self) -> httpx.Timeout:

@@ -22,8 +22,8 @@ from outreach_pipeline.auth.errors import AuthError, S2STokenRefused
 from outreach_pipeline.auth.retry import TokenRetryPolicy, send_with_retries, transient_answer
 from outreach_pipeline.auth.tokens import Renewal
 from outreach_pipeline.catalog import Stream
-from outreach_pipeline.client.deadline import request_within
 from outreach_pipeline.settings import S2SSettings, Secret, Settings
+from outreach_pipeline.transport import request_within
 
 APP_TOKEN_LIFETIME = 3600
 DEFAULT_RENEW_MARGIN = 300.0

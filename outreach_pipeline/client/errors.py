@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from outreach_pipeline.transport import Interrupted
+
+__all__ = ["ApiUnusable", "FetchError", "Interrupted", "RetryableResponse"]
+
 
 class FetchError(Exception):
     """A page could not be fetched or read; names the URL (never the token) and the problem."""
@@ -22,10 +26,6 @@ class RetryableResponse(Exception):
         self.problem = problem
         self.status = status
         self.wait = wait
-
-
-class Interrupted(Exception):
-    """The run was asked to stop (Ctrl-C, SIGTERM, a Dagster termination): no more requests."""
 
 
 class ApiUnusable(FetchError):

@@ -39,14 +39,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 import tenacity
 
-from outreach_pipeline.client.deadline import DeadlineTransport, deadline
 from outreach_pipeline.client.documents import Document, MalformedDocument, parse_document
 from outreach_pipeline.client.errors import ApiUnusable, FetchError, Interrupted, RetryableResponse
 from outreach_pipeline.client.ratebudget import RateBudget, RateHeaders, read_rate_headers
 from outreach_pipeline.client.server_clock import ServerClock
-from outreach_pipeline.client.stop_context import stopping_with
 from outreach_pipeline.client.urls import ApiBase
 from outreach_pipeline.redaction import redact
+from outreach_pipeline.transport import DeadlineTransport, deadline, stopping_with
 
 log = logging.getLogger(__name__)
 

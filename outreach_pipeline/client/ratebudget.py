@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from outreach_pipeline.client.errors import Interrupted
+from outreach_pipeline.transport import Interrupted
 
 # X-RateLimit-Reset values below this are read as seconds from now rather than epoch seconds.
 _EPOCH_THRESHOLD = 1_000_000_000

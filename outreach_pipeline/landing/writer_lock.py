@@ -22,10 +22,10 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from outreach_pipeline.client.errors import Interrupted
 from outreach_pipeline.landing.database import DatabaseBusy
 from outreach_pipeline.landing.private_files import PRIVATE_FILE, make_folder
 from outreach_pipeline.landing.processes import is_alive
+from outreach_pipeline.transport import Interrupted
 
 log = logging.getLogger(__name__)
 # Seconds between tries of a taken lock.

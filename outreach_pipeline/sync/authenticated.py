@@ -16,13 +16,13 @@ import httpx
 from outreach_pipeline.auth import AuthError, BearerTokenAuth, build_auth
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import Interrupted
-from outreach_pipeline.client.stop_context import stopping_with
 from outreach_pipeline.landing import Database, load_state
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync.progress import INTERRUPTED
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.run_rows import record_stream_run
 from outreach_pipeline.sync.window_clock import utc_now
+from outreach_pipeline.transport import stopping_with
 
 
 def authenticated(

@@ -4,7 +4,7 @@ A server that trickles its status line and headers (a byte every 0.25 s: each re
 byte long before httpx's read timeout), accepts the connection and never answers, or
 trickles its body (a chunk every 10 s) used to hold a page for as long as it liked: the
 deadline was checked only between body chunks. Now each socket operation waits at most until
-the request's deadline (``client/deadline.py``), for API pages (``PageLimits.deadline``), token
+the request's deadline (``transport/deadline.py``), for API pages (``PageLimits.deadline``), token
 requests (``TokenRetryPolicy.attempt_timeout``) and ``auth login``'s ``/users`` lookup alike.
 Each test bounds its run with a thread: without the fix it is still running at the bound.
 """

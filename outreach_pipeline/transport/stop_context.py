@@ -12,7 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from outreach_pipeline.client.errors import Interrupted
+
+class Interrupted(Exception):
+    """The run was asked to stop (Ctrl-C, SIGTERM, a Dagster termination): no more requests."""
+
 
 _STOP: ContextVar[threading.Event | None] = ContextVar("run_stop", default=None)
 
