@@ -69,8 +69,10 @@ def run_concurrent_refresh(
     assert all(set(r["statuses"]) == {"200"} for r in reports), reports
     assert refreshes == grants["refreshes"]
     # The grant rotated all along, about once per token lifetime: a process that waited for
-    # the lock took the token another had just obtained instead of refreshing again.
-    assert seconds / ACCESS_TOKEN_TTL <= refreshes <= 2 * seconds / ACCESS_TOKEN_TTL + 1
+    # the lock took the token another had just obtained instead of refreshing again. A token
+    # lives TTL from its issue, not from the workers' start: the run sees seconds/TTL expiries,
+    # give or take the one at its end (a loaded host reaches it after the run's last request).
+    assert seconds / ACCESS_TOKEN_TTL - 1 <= refreshes <= 2 * seconds / ACCESS_TOKEN_TTL + 1
     assert min(r["requests"] for r in reports) > seconds  # every process kept working
 
 
