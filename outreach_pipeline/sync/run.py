@@ -16,10 +16,10 @@ from outreach_pipeline.client import (
     Interrupted,
     JsonApiClient,
     RateBudget,
-    RetryPolicy,
     shared_budget,
 )
 from outreach_pipeline.landing import Database, ensure_schema, sync_writer_lock
+from outreach_pipeline.retry import RetryPolicy
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync.authenticated import authenticated, record_unstarted
 from outreach_pipeline.sync.memory import tune_process_memory
