@@ -327,7 +327,9 @@ class JsonApiClient:
         status = response.status_code
         if status == 429 or (status == 503 and "retry-after" in response.headers):
             wait = self._server_wait(response, rate)
-            if status == 429:
+            if status == 429 and wait <= self.retry.max_total_wait:
+                # A longer wait fails the request at once (see read_page), and should not hold
+                # every other stream in the budget for as long: each finds out for itself.
                 self.budget.exhausted(self._clock() + wait)
             raise RetryableResponse(url, f"HTTP {status}, retry in {wait:.0f} s", status, wait)
         if status >= 500:
