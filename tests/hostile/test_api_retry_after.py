@@ -21,6 +21,7 @@ from tests.hostile.sync_support import settings_for, store_grant, sync_users, us
 
 # The wait a 429 gets when it does not say how long (and no rate-limit reset is known).
 FALLBACK = 0.4
+AT_LEAST_FALLBACK = (FALLBACK - 0.05, 1.5)
 POLICY = replace(API_REQUESTS, attempts=3, initial_wait=0.01, max_wait=FALLBACK)
 
 
@@ -44,18 +45,18 @@ def _in(seconds: float) -> str:
 
 
 @pytest.mark.parametrize(
-    ("retry_after", "least", "most"),
+    ("retry_after", "bounds"),
     [
-        ("2", 1.9, 3.0),
-        (" 1.5 ", 1.4, 2.5),
-        ("date", 1.0, 3.5),  # an HTTP date 3 s ahead, whole seconds: 2-3 s from now
-        ("-5", FALLBACK - 0.05, 1.5),  # not "now"
-        ("1e1", FALLBACK - 0.05, 1.5),  # not 10 s: no exponents in delay-seconds
-        ("in a minute", FALLBACK - 0.05, 1.5),
+        ("2", (1.9, 3.0)),
+        (" 1.5 ", (1.4, 2.5)),
+        ("date", (1.0, 3.5)),  # an HTTP date 3 s ahead, whole seconds: 2-3 s from now
+        ("-5", AT_LEAST_FALLBACK),  # not "now"
+        ("1e1", AT_LEAST_FALLBACK),  # not 10 s: no exponents in delay-seconds
+        ("in a minute", AT_LEAST_FALLBACK),
     ],
 )
 def test_the_api_retry_after_is_seconds_or_a_date_else_the_fallback(
-    tmp_path: Path, retry_after: str, least: float, most: float
+    tmp_path: Path, retry_after: str, bounds: tuple[float, float]
 ) -> None:
     server, arrivals = _busy_once(_in(3) if retry_after == "date" else retry_after)
     with server:
@@ -65,7 +66,7 @@ def test_the_api_retry_after_is_seconds_or_a_date_else_the_fallback(
     assert result.ok, result.error
     assert result.records == 2
     waited = arrivals[1] - arrivals[0]
-    assert least <= waited <= most, f"Retry-After {retry_after!r}: waited {waited:.2f} s"
+    assert bounds[0] <= waited <= bounds[1], f"Retry-After {retry_after!r}: waited {waited:.2f} s"
 
 
 @pytest.mark.parametrize("retry_after", ["86400", "date"])
