@@ -26,6 +26,7 @@ from outreach_pipeline.commands.sync import summary_table
 from outreach_pipeline.emulator import Emulator, EmulatorConfig
 from outreach_pipeline.settings import Credentials, Secret, Settings
 from outreach_pipeline.sync import run_sync
+from outreach_pipeline.sync.memory import tune_process_memory
 
 SAMPLE_QUERY = """\
 SELECT s.name AS stage, count(*) AS prospects, count(DISTINCT p.account_id) AS accounts
@@ -109,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             timeout=60,
         )
         print(f"Authorized as {grant.user_email} with {len(grant.scopes)} scopes")
+        tune_process_memory()
         started = time.monotonic()
         results = run_sync(settings, streams, full_refresh=True, auth=build_auth(settings))
         elapsed = time.monotonic() - started

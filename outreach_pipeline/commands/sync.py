@@ -25,6 +25,7 @@ from outreach_pipeline.commands.sync_progress import LiveTable, PlainLines, outc
 from outreach_pipeline.landing import DatabaseBusy
 from outreach_pipeline.settings import load_settings
 from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
+from outreach_pipeline.sync.memory import tune_process_memory
 from outreach_pipeline.sync.progress import SyncProgress
 
 
@@ -113,6 +114,7 @@ def execute(
         logging.basicConfig(
             level=logging.INFO, stream=err, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    tune_process_memory()  # this process is the sync's alone
     started = time.monotonic()
     try:
         with StopOnSignal() as stopping, _progress(output, err) as progress:
