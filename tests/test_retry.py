@@ -1,19 +1,61 @@
-"""The retry policies' figures in docs/contracts.md ("Retries") are the code's defaults, and
-the worst case it states follows from them."""
+"""``Retry-After`` as RFC 9110 has it, and the retry policies' figures in docs/contracts.md
+("Retries"): the code's defaults, and the worst case that follows from them. (The waits
+themselves, through real servers: tests/hostile/test_oauth_retry_after.py and
+test_api_retry_after.py.)"""
 
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.defs.assets import TRANSIENT_RETRY
-from outreach_pipeline.retry import API_REQUESTS, TOKEN_REQUESTS, locked_file
+from outreach_pipeline.retry import (
+    API_REQUESTS,
+    TOKEN_REQUESTS,
+    locked_file,
+    retry_after_seconds,
+    utc_time,
+)
 from outreach_pipeline.sync import SyncOptions
 
 CONTRACTS = Path(__file__).resolve().parents[1] / "docs" / "contracts.md"
+NOW = 1_900_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        (format_datetime(datetime.fromtimestamp(NOW + 90, UTC), usegmt=True), 90.0),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", 0.0),  # in the past: now
+        ("Sunday, 06-Nov-94 08:49:37 GMT", 0.0),  # RFC 850 form
+        ("Sun Nov  6 08:49:37 1994", 0.0),  # asctime form, no zone: GMT
+        ("99999999999999999999", 1e20),  # a budget refuses it, it is not misread
+        ("-5", None),
+        ("+5", None),
+        ("1e3", None),
+        ("inf", None),
+        ("nan", None),
+        ("soon", None),
+        ("", None),
+    ],
+)
+def test_retry_after_is_seconds_or_an_http_date(value: str, seconds: float | None) -> None:
+    assert retry_after_seconds(value, NOW) == seconds
+
+
+def test_a_time_past_any_calendar_is_said_in_words() -> None:
+    assert utc_time(NOW) == "2030-03-17 17:46:40 UTC"
+    assert utc_time(1e20) == "a very late time"
 
 
 def _retries_section() -> str:

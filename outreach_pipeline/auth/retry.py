@@ -81,7 +81,9 @@ def send_with_retries(
     retries = Retries(
         policy,
         retry_on=lambda error: isinstance(error, TransientTokenFailure),
-        asked_wait=lambda error: getattr(error, "retry_after", None),
+        asked_wait=lambda error: (
+            error.retry_after if isinstance(error, TransientTokenFailure) else None
+        ),
     )
     try:
         return retries(guarded)

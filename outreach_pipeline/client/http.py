@@ -254,7 +254,7 @@ class JsonApiClient:
         retries = Retries(
             self.retry,
             retry_on=lambda error: isinstance(error, (RetryableResponse, *_TRANSIENT_ERRORS)),
-            asked_wait=lambda error: getattr(error, "wait", None),
+            asked_wait=lambda error: error.wait if isinstance(error, RetryableResponse) else None,
             # Failed attempts so far, less the 502s that went to shrinking the page.
             failures=lambda state: state.attempt_number - progress.shrinks,
             sleep=self._pause,
@@ -374,7 +374,7 @@ class JsonApiClient:
 
     def _server_wait(self, response: httpx.Response, rate: RateHeaders) -> float:
         """Seconds the server asked for: ``Retry-After`` (seconds or a date), else the rate
-        limit's reset, else the longest backoff."""
+        limit's reset, else the backoff's cap."""
         asked = retry_after_seconds(response.headers.get("retry-after", ""), self._clock())
         if asked is not None:
             return asked

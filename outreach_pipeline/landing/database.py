@@ -105,9 +105,9 @@ def connect(
     :func:`~outreach_pipeline.retry.locked_file` says for up to ``lock_timeout`` seconds."""
 
     def locked(error: BaseException) -> bool:
-        return isinstance(error, duckdb.IOException | duckdb.ConnectionException) and (
-            _is_lock_error(error)
-        )
+        if isinstance(error, duckdb.IOException | duckdb.ConnectionException):
+            return _is_lock_error(error)
+        return False
 
     retries = Retries(locked_file(lock_timeout), retry_on=locked)
     try:

@@ -14,33 +14,10 @@ import pytest
 
 from outreach_pipeline.auth.errors import TokenEndpointUnavailable
 from outreach_pipeline.auth.oauth import OAuthClient
-from outreach_pipeline.retry import TOKEN_REQUESTS, RetryPolicy, retry_after_seconds
+from outreach_pipeline.retry import TOKEN_REQUESTS, RetryPolicy
 from outreach_pipeline.settings import Credentials, Secret
 from tests.hostile.oauth_support import token_answer
 from tests.hostile.server import HostileServer, Reply, Seen
-
-NOW = 1_900_000_000.0
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [
-        ("120", 120.0),
-        (" 7 ", 7.0),
-        ("0", 0.0),
-        ("1.5", 1.5),
-        (format_datetime(datetime.fromtimestamp(NOW + 90, UTC), usegmt=True), 90.0),
-        ("Thu, 01 Jan 1970 00:00:00 GMT", 0.0),  # in the past: now
-        ("Sunday, 06-Nov-94 08:49:37 GMT", 0.0),  # RFC 850 form
-        ("-5", None),
-        ("1e3", None),
-        ("inf", None),
-        ("soon", None),
-        ("", None),
-    ],
-)
-def test_retry_after_is_seconds_or_an_http_date(value: str, seconds: float | None) -> None:
-    assert retry_after_seconds(value, NOW) == seconds
 
 
 def _client(server: HostileServer, policy: RetryPolicy) -> OAuthClient:
