@@ -6,15 +6,15 @@ import httpx
 
 from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
 from outreach_pipeline.auth.oauth import OAuthClient
-from outreach_pipeline.auth.retry import TokenRetryPolicy
 from outreach_pipeline.auth.s2s import S2STokens
 from outreach_pipeline.auth.token_manager import DEFAULT_REFRESH_MARGIN, TokenManager
 from outreach_pipeline.auth.token_store import open_token_store
+from outreach_pipeline.retry import RetryPolicy
 from outreach_pipeline.settings import CredentialKind, Settings
 
 
 def oauth_client(
-    settings: Settings, kind: CredentialKind | None = None, retry: TokenRetryPolicy | None = None
+    settings: Settings, kind: CredentialKind | None = None, retry: RetryPolicy | None = None
 ) -> OAuthClient:
     """The OAuth client of the credential pair of ``kind`` (the first configured when None)."""
     return OAuthClient(
@@ -25,7 +25,7 @@ def oauth_client(
 def build_auth(
     settings: Settings,
     refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-    retry: TokenRetryPolicy | None = None,
+    retry: RetryPolicy | None = None,
 ) -> httpx.Auth:
     """S2S when ``settings.s2s`` is set, else the stored grant (refreshed ahead of expiry and on
     401, safely across threads and processes). Nothing is read or sent until the first request;

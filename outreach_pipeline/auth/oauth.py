@@ -15,8 +15,9 @@ import httpx
 
 from outreach_pipeline.auth.errors import auth_boundary
 from outreach_pipeline.auth.grant import TokenResponse
-from outreach_pipeline.auth.retry import TokenRetryPolicy, send_with_retries, transient_answer
+from outreach_pipeline.auth.retry import send_with_retries, transient_answer
 from outreach_pipeline.auth.token_answer import read_token_answer
+from outreach_pipeline.retry import RetryPolicy
 from outreach_pipeline.settings import Credentials, Secret
 from outreach_pipeline.transport import request_within
 
@@ -29,7 +30,7 @@ class OAuthClient:
         oauth_url: str,
         credentials: Credentials,
         redirect_uri: str,
-        retry: TokenRetryPolicy | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.oauth_url = oauth_url.rstrip("/")
         self.credentials = credentials

@@ -19,9 +19,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from outreach_pipeline.auth.errors import AuthError, S2STokenRefused
-from outreach_pipeline.auth.retry import TokenRetryPolicy, send_with_retries, transient_answer
+from outreach_pipeline.auth.retry import send_with_retries, transient_answer
 from outreach_pipeline.auth.tokens import Renewal
 from outreach_pipeline.catalog import Stream
+from outreach_pipeline.retry import RetryPolicy
 from outreach_pipeline.settings import S2SSettings, Secret, Settings
 from outreach_pipeline.transport import request_within
 
@@ -65,7 +66,7 @@ class S2STokens:
         app_url: str,
         margin: float = DEFAULT_RENEW_MARGIN,
         clock: Callable[[], float] = time.time,
-        retry: TokenRetryPolicy | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.s2s = s2s
         self.exchange_url = f"{app_url.rstrip('/')}/installs/{s2s.install_id}/actions/accessToken"

@@ -2,7 +2,7 @@
 
 from outreach_pipeline.client.documents import Document, MalformedDocument, parse_document
 from outreach_pipeline.client.errors import ApiUnusable, FetchError, Interrupted
-from outreach_pipeline.client.http import FetchedPage, JsonApiClient, PageLimits, RetryPolicy
+from outreach_pipeline.client.http import FetchedPage, JsonApiClient, PageLimits
 from outreach_pipeline.client.ratebudget import RateBudget, read_rate_headers, shared_budget
 from outreach_pipeline.client.urls import ApiBase, UnsafeUrl, normalised, shown
 
@@ -17,7 +17,6 @@ __all__ = [
     "MalformedDocument",
     "PageLimits",
     "RateBudget",
-    "RetryPolicy",
     "UnsafeUrl",
     "normalised",
     "parse_document",

@@ -2,7 +2,9 @@
 
 A request is retried on 5xx answers, dropped or reset connections, timeouts, and bodies that
 are cut short or are not a JSON:API document, waiting exponentially longer with jitter; on a
-429 (or a 503 carrying ``Retry-After``) it waits as long as the server says. A 502 for a
+429 (or a 503 carrying ``Retry-After``) it waits as long as the server says, unless that
+would take the request's waiting past its policy's ``max_total_wait`` (an hour and a bit): then
+the page fails at once, saying when to try again (:mod:`outreach_pipeline.retry`). A 502 for a
 listing can instead shrink the page: see :meth:`JsonApiClient.read_page`. Other 4xx answers
 and redirects (never followed) are not retried. Authentication is any ``httpx.Auth``
 (refreshing on 401 is its business); its exceptions, e.g. ``ReauthorizationRequired``,
@@ -24,10 +26,8 @@ wrong or the API is down, and retrying would only say so for minutes.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +45,13 @@ from outreach_pipeline.client.ratebudget import RateBudget, RateHeaders, read_ra
 from outreach_pipeline.client.server_clock import ServerClock
 from outreach_pipeline.client.urls import ApiBase
 from outreach_pipeline.redaction import redact
+from outreach_pipeline.retry import (
+    API_REQUESTS,
+    Retries,
+    RetryPolicy,
+    retry_after_seconds,
+    utc_time,
+)
 from outreach_pipeline.transport import DeadlineTransport, deadline, stopping_with
 
 log = logging.getLogger(__name__)
@@ -52,17 +59,6 @@ log = logging.getLogger(__name__)
 JSONAPI = "application/vnd.api+json"
 _TRANSIENT_ERRORS = (httpx.TransportError, httpx.DecodingError)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry one request."""
-
-    attempts: int = 6
-    initial_wait: float = 0.5
-    max_wait: float = 30.0
-    # The longest a 429/503 ``Retry-After`` is honoured before giving up on the request.
-    max_server_wait: float = 3700.0
 
 
 @dataclass(frozen=True)
@@ -153,7 +149,7 @@ class JsonApiClient:
         self.base = ApiBase(api_url)
         self.limits = limits or PageLimits()
         self.budget = budget
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or API_REQUESTS
         self.stop = stop or threading.Event()
         self._sleep = sleep or self.stop.wait
         self._on_retry = on_retry
@@ -260,21 +256,26 @@ class JsonApiClient:
                     rate_limit_remaining=progress.remaining,
                 )
 
-        def failures(state: tenacity.RetryCallState) -> int:
-            """Failed attempts so far, less the 502s that went to shrinking the page."""
-            return state.attempt_number - progress.shrinks
-
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type((RetryableResponse, *_TRANSIENT_ERRORS)),
-            stop=lambda state: failures(state) >= self.retry.attempts,
-            wait=lambda state: self._wait(state, failures(state)),
+        retries = Retries(
+            self.retry,
+            retry_on=lambda error: isinstance(error, (RetryableResponse, *_TRANSIENT_ERRORS)),
+            asked_wait=lambda error: error.wait if isinstance(error, RetryableResponse) else None,
+            # Failed attempts so far, less the 502s that went to shrinking the page.
+            failures=lambda state: state.attempt_number - progress.shrinks,
             sleep=self._pause,
             before_sleep=lambda state: self._retrying(state, progress.url),
-            reraise=True,
         )
         try:
-            return retrying(attempt)
+            return retries(attempt)
         except RetryableResponse as failed:
+            if retries.refused_wait is not None and failed.status in (429, 503):
+                raise FetchError(
+                    failed.url,
+                    f"HTTP {failed.status} asked to wait {retries.refused_wait:.0f} s, longer "
+                    f"than a request waits ({self.retry.max_total_wait:.0f} s): try again "
+                    f"after {utc_time(self._clock() + retries.refused_wait)}",
+                    failed.status,
+                ) from None
             raise FetchError(failed.url, failed.problem, failed.status) from None
         except _TRANSIENT_ERRORS as failed:
             raise FetchError(progress.url, redact(f"{type(failed).__name__}: {failed}")) from None
@@ -299,16 +300,6 @@ class JsonApiClient:
         log.info("attempt %s failed (%s); retrying", retry_state.attempt_number, problem)
         if self._on_retry is not None and retry_state.next_action is not None:
             self._on_retry(url, problem, retry_state.next_action.sleep)
-
-    def _wait(self, retry_state: tenacity.RetryCallState, failures: int) -> float:
-        """The wait after a failed attempt: what the server asked for, else an exponential
-        backoff with jitter over ``failures``, the failed attempts that count."""
-        outcome = retry_state.outcome
-        failure = outcome.exception() if outcome is not None else None
-        if isinstance(failure, RetryableResponse) and failure.wait is not None:
-            return min(failure.wait, self.retry.max_server_wait)
-        ceiling = min(self.retry.max_wait, self.retry.initial_wait * 2 ** (failures - 1))
-        return random.uniform(ceiling / 2, ceiling)
 
     def _get_body(self, url: str) -> tuple[bytes, RateHeaders]:
         """The body of a 2xx answer to ``url``; other answers raise."""
@@ -344,7 +335,9 @@ class JsonApiClient:
         status = response.status_code
         if status == 429 or (status == 503 and "retry-after" in response.headers):
             wait = self._server_wait(response, rate)
-            if status == 429:
+            if status == 429 and wait <= self.retry.max_total_wait:
+                # A longer wait fails the request at once (see read_page), and should not hold
+                # every other stream in the budget for as long: each finds out for itself.
                 self.budget.exhausted(self._clock() + wait)
             raise RetryableResponse(url, f"HTTP {status}, retry in {wait:.0f} s", status, wait)
         if status >= 500:
@@ -382,17 +375,11 @@ class JsonApiClient:
         return b"".join(chunks)
 
     def _server_wait(self, response: httpx.Response, rate: RateHeaders) -> float:
-        """Seconds the server asked for: ``Retry-After`` (seconds or a date), else the reset."""
-        value = response.headers.get("retry-after", "").strip()
-        if value:
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                try:
-                    moment = email.utils.parsedate_to_datetime(value)
-                    return max(0.0, moment.timestamp() - time.time())
-                except (TypeError, ValueError):
-                    pass
+        """Seconds the server asked for: ``Retry-After`` (seconds or a date), else the rate
+        limit's reset, else the backoff's cap."""
+        asked = retry_after_seconds(response.headers.get("retry-after", ""), self._clock())
+        if asked is not None:
+            return asked
         if rate.reset_at is not None:
             return max(1.0, rate.reset_at - self._clock())
         return self.retry.max_wait

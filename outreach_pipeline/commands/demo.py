@@ -25,7 +25,7 @@ from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.commands.sql import print_query
 from outreach_pipeline.commands.sync import summary_table
 from outreach_pipeline.settings import Settings
-from outreach_pipeline.sync import run_sync
+from outreach_pipeline.sync import run_sync, tune_process_memory
 
 SAMPLE_QUERY = """\
 SELECT s.name AS stage, count(*) AS prospects, count(DISTINCT p.account_id) AS accounts
@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             timeout=60,
         )
         print(f"Authorized as {grant.user_email} with {len(grant.scopes)} scopes")
+        tune_process_memory()
         started = time.monotonic()
         results = run_sync(settings, streams, full_refresh=True, auth=build_auth(settings))
         elapsed = time.monotonic() - started

@@ -25,7 +25,13 @@ from outreach_pipeline.commands.sync_progress import LiveTable, PlainLines, outc
 from outreach_pipeline.commands.tables import format_table
 from outreach_pipeline.landing import DatabaseBusy
 from outreach_pipeline.settings import load_settings
-from outreach_pipeline.sync import StreamResult, SyncOptions, SyncProgress, run_sync
+from outreach_pipeline.sync import (
+    StreamResult,
+    SyncOptions,
+    SyncProgress,
+    run_sync,
+    tune_process_memory,
+)
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +117,7 @@ def execute(
         logging.basicConfig(
             level=logging.INFO, stream=err, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+    tune_process_memory()  # this process is the sync's alone
     started = time.monotonic()
     try:
         with StopOnSignal() as stopping, _progress(output, err) as progress:

@@ -24,7 +24,7 @@ from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.defs.run_log import RunLogProgress
 from outreach_pipeline.landing import SCHEMA, columns, table_name
 from outreach_pipeline.settings import SettingsError
-from outreach_pipeline.sync import StreamResult
+from outreach_pipeline.sync import StreamResult, tune_process_memory
 
 GROUP = "outreach"
 DUCKDB_POOL = "duckdb_writer"
@@ -60,6 +60,10 @@ class SyncConfig(dg.Config):
     """Fetch everything again, ignoring the saved cursors."""
     sweep_deletes: bool = False
     """Also list every id and mark rows deleted in Outreach as deleted."""
+    tune_process_memory: bool = False
+    """Tune the run's process for a long sync (fewer garbage collections, Arrow on the C
+    allocator, two malloc arenas: faster, and a lower peak at scale). Off by default: it changes
+    the whole process, so only for a run worker of its own (Dagster's default executor)."""
 
 
 def column_order(stream: Stream) -> list[str]:
@@ -180,6 +184,8 @@ def _sync(
 ) -> list[StreamResult]:
     """The sync, its progress in the run's log; what only a person can fix fails at once,
     without step retries."""
+    if config.tune_process_memory:
+        tune_process_memory()
     try:
         return outreach.sync(
             streams,

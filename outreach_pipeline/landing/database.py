@@ -6,14 +6,13 @@ writer has it open (and the other way round). Readers therefore open the read sn
 writer publishes between transactions (see ``read_snapshot``), every ``publish_interval``
 seconds while it writes and when it closes. The writer commits short transactions and
 closes the file once no write has come for ``linger`` seconds; whoever finds the file
-locked retries with a growing pause for up to ``lock_timeout`` seconds.
+locked retries with a growing pause (capped at 0.1 s) for up to ``lock_timeout`` seconds.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import random
 import re
 import threading
 import time
@@ -27,6 +26,7 @@ import duckdb
 
 from outreach_pipeline.landing import read_snapshot
 from outreach_pipeline.landing.private_files import OwnerOnlyUmask, make_folder, narrow_to_owner
+from outreach_pipeline.retry import Retries, locked_file
 from outreach_pipeline.settings import DEFAULT_READ_SNAPSHOT_INTERVAL
 
 log = logging.getLogger(__name__)
@@ -101,23 +101,23 @@ def connect(
     config: Mapping[str, str] | None = None,
     row_group_size: int | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """``duckdb.connect`` that retries while another process holds the file."""
-    deadline = time.monotonic() + lock_timeout
-    pause = 0.02
-    while True:
-        try:
-            return _open(path, read_only, config or {}, row_group_size)
-        except (duckdb.IOException, duckdb.ConnectionException) as error:
-            if not _is_lock_error(error) or time.monotonic() > deadline:
-                if _is_lock_error(error):
-                    raise DatabaseBusy(
-                        f"{path} stayed locked by another process for {lock_timeout:.0f} s"
-                    ) from error
-                raise
-        time.sleep(pause * random.uniform(0.5, 1.5))
-        # Capped low: readers that reopen the file every few milliseconds leave it free only
-        # briefly, and a writer pausing up to a second seldom came back in such a gap.
-        pause = min(pause * 2, 0.1)
+    """``duckdb.connect`` that retries while another process holds the file, pausing as
+    :func:`~outreach_pipeline.retry.locked_file` says for up to ``lock_timeout`` seconds."""
+
+    def locked(error: BaseException) -> bool:
+        if isinstance(error, duckdb.IOException | duckdb.ConnectionException):
+            return _is_lock_error(error)
+        return False
+
+    retries = Retries(locked_file(lock_timeout), retry_on=locked)
+    try:
+        return retries(lambda: _open(path, read_only, config or {}, row_group_size))
+    except (duckdb.IOException, duckdb.ConnectionException) as error:
+        if locked(error):
+            raise DatabaseBusy(
+                f"{path} stayed locked by another process for {lock_timeout:.0f} s"
+            ) from error
+        raise
 
 
 class Database:

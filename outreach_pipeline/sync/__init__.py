@@ -1,6 +1,7 @@
 """The sync engine: Outreach streams into the DuckDB landing, incrementally and resumably."""
 
 from outreach_pipeline.sync.errors import StreamFailed
+from outreach_pipeline.sync.memory import tune_process_memory
 from outreach_pipeline.sync.options import SyncOptions
 from outreach_pipeline.sync.progress import SyncProgress
 from outreach_pipeline.sync.results import StreamResult
@@ -14,4 +15,5 @@ __all__ = [
     "SyncProgress",
     "run_sync",
     "sync_stream",
+    "tune_process_memory",
 ]

@@ -16,13 +16,12 @@ from outreach_pipeline.client import (
     Interrupted,
     JsonApiClient,
     RateBudget,
-    RetryPolicy,
     shared_budget,
 )
 from outreach_pipeline.landing import Database, ensure_schema, sync_writer_lock
+from outreach_pipeline.retry import RetryPolicy
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync.authenticated import authenticated, record_unstarted
-from outreach_pipeline.sync.memory import tune_process_memory
 from outreach_pipeline.sync.options import SyncOptions
 from outreach_pipeline.sync.progress import SyncProgress, stream_of
 from outreach_pipeline.sync.results import StreamResult
@@ -64,11 +63,14 @@ def run_sync(
     host, a 404 before any page) raises it once the running streams have stopped.
 
     ``progress`` is told of each stream's start, pages, retries and finish.
+
+    The host process is left as it is: a long sync runs leaner after
+    :func:`~outreach_pipeline.sync.memory.tune_process_memory`, which the process's owner
+    calls (the ``sync`` command does; a Dagster run does when its config asks for it).
     """
     options = options or SyncOptions()
     stop = stop or threading.Event()
     progress = progress or SyncProgress()
-    tune_process_memory()
     selected = list(streams) if streams is not None else list(catalog().values())
     paths = [stream.path for stream in selected]
     if len(set(paths)) < len(paths):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 import pytest
@@ -15,13 +15,13 @@ from outreach_pipeline.auth import ReauthorizationRequired, TokenEndpointUnavail
 from outreach_pipeline.auth.build import oauth_client
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
-from outreach_pipeline.auth.retry import TokenRetryPolicy
 from outreach_pipeline.auth.token_manager import TokenManager
 from outreach_pipeline.auth.token_store import FileTokenStore, open_token_store
+from outreach_pipeline.retry import TOKEN_REQUESTS, RetryPolicy
 from outreach_pipeline.settings import Settings
 from tests.auth.auth_support import settings_from, store_issued_grant
 
-QUICK = TokenRetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05, attempt_timeout=2.0)
+QUICK = replace(TOKEN_REQUESTS, attempts=4, initial_wait=0.01, max_wait=0.05, attempt_timeout=2.0)
 
 
 @dataclass
@@ -69,7 +69,7 @@ def harness(settings: Settings) -> Iterator[Callable[..., Harness]]:
 
     def make(
         settings: Settings = settings,
-        retry: TokenRetryPolicy = QUICK,
+        retry: RetryPolicy = QUICK,
         transport: httpx.BaseTransport | None = None,
     ) -> Harness:
         events: list[tuple[str, str]] = []
@@ -202,7 +202,7 @@ def test_token_endpoint_timeouts_are_retried_then_reported(
 ) -> None:
     store_issued_grant(oauth_emulator, settings)
     oauth_emulator.faults.set(latency=0.3)
-    h = harness(retry=TokenRetryPolicy(attempts=2, initial_wait=0.01, attempt_timeout=0.1))
+    h = harness(retry=replace(TOKEN_REQUESTS, attempts=2, initial_wait=0.01, attempt_timeout=0.1))
     h.clock.offset = 7200
     with pytest.raises(TokenEndpointUnavailable, match="ReadTimeout"):
         h.get()

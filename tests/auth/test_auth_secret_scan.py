@@ -13,6 +13,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -27,16 +28,16 @@ from outreach_pipeline.auth.build import oauth_client
 from outreach_pipeline.auth.encryption import StoreCipher
 from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
 from outreach_pipeline.auth.login import login
-from outreach_pipeline.auth.retry import TokenRetryPolicy
 from outreach_pipeline.auth.token_manager import TokenManager
 from outreach_pipeline.auth.token_store import FileTokenStore, open_token_store
+from outreach_pipeline.retry import TOKEN_REQUESTS
 from outreach_pipeline.settings import Secret, Settings
 from tests.auth.auth_support import SCOPES, settings_from
 
 PASSPHRASE = "passphrase-never-shown-8c1f"
 WRONG_SECRET = "wrong-secret-never-shown-77ab"
-QUICK = TokenRetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02, attempt_timeout=5.0)
-TIGHT = TokenRetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02, attempt_timeout=0.1)
+QUICK = replace(TOKEN_REQUESTS, attempts=2, initial_wait=0.01, max_wait=0.02, attempt_timeout=5.0)
+TIGHT = replace(TOKEN_REQUESTS, attempts=2, initial_wait=0.01, max_wait=0.02, attempt_timeout=0.1)
 
 
 class Exposure:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 import pytest
 
-from outreach_pipeline.client import FetchError, JsonApiClient, RateBudget, RetryPolicy
+from outreach_pipeline.client import FetchError, JsonApiClient, RateBudget
+from outreach_pipeline.retry import API_REQUESTS, RetryPolicy
 
 API = "https://api.test/api/v2"
 OK = b'{"data": [{"id": 1}]}'
@@ -33,7 +35,7 @@ def client_for(
         API,
         httpx.Auth(),
         RateBudget(clock=clock, sleep=lambda seconds: None),
-        retry=retry or RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.02),
+        retry=retry or replace(API_REQUESTS, attempts=4, initial_wait=0.01, max_wait=0.02),
         sleep=sleep,
         clock=clock,
         transport=httpx.MockTransport(answer),
@@ -114,7 +116,7 @@ def test_a_failure_after_halvings_backs_off_as_a_first_failure():
         [httpx.Response(502)] * 4 + [httpx.Response(500), httpx.Response(200, content=OK)]
     )
     waits: list[float] = []
-    policy = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=10.0)
+    policy = replace(API_REQUESTS, attempts=4, initial_wait=0.01, max_wait=10.0)
     page = client_for(lambda request: next(answers), waits, policy).fetch_page(
         f"{API}/mailings?page[size]=1000", shrink_on_bad_gateway=True
     )

@@ -15,8 +15,9 @@ from outreach_pipeline.auth import build_auth
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.catalog import stream
-from outreach_pipeline.client import JsonApiClient, PageLimits, RateBudget, RetryPolicy
+from outreach_pipeline.client import JsonApiClient, PageLimits, RateBudget
 from outreach_pipeline.landing import Database, StreamState, ensure_schema, save_state
+from outreach_pipeline.retry import RetryPolicy
 from outreach_pipeline.settings import Secret, Settings
 from outreach_pipeline.sync import StreamResult, sync_stream
 from outreach_pipeline.sync.options import SyncOptions

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from outreach_pipeline.client import PageLimits, RetryPolicy
+from outreach_pipeline.client import PageLimits
+from outreach_pipeline.retry import API_REQUESTS
 from tests.hostile.server import HostileServer, Reply, Seen, page
 from tests.hostile.sync_support import (
     landed_ids,
@@ -26,7 +28,7 @@ from tests.hostile.sync_support import (
 )
 
 CAP = 1024 * 1024
-TWO_TRIES = RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02)
+TWO_TRIES = replace(API_REQUESTS, attempts=2, initial_wait=0.01, max_wait=0.02)
 
 
 def _big_body(sent: list[int]) -> Iterator[bytes]:

@@ -5,7 +5,7 @@ byte long before httpx's read timeout), accepts the connection and never answers
 trickles its body (a chunk every 10 s) used to hold a page for as long as it liked: the
 deadline was checked only between body chunks. Now each socket operation waits at most until
 the request's deadline (``transport/deadline.py``), for API pages (``PageLimits.deadline``), token
-requests (``TokenRetryPolicy.attempt_timeout``) and ``auth login``'s ``/users`` lookup alike.
+requests (``TOKEN_REQUESTS.attempt_timeout``) and ``auth login``'s ``/users`` lookup alike.
 Each test bounds its run with a thread: without the fix it is still running at the bound.
 """
 
@@ -16,6 +16,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,9 +24,9 @@ import pytest
 
 from outreach_pipeline.auth import AuthError, build_auth
 from outreach_pipeline.auth.identity import identify
-from outreach_pipeline.auth.retry import TokenRetryPolicy
 from outreach_pipeline.catalog import stream
-from outreach_pipeline.client import PageLimits, RateBudget, RetryPolicy
+from outreach_pipeline.client import PageLimits, RateBudget
+from outreach_pipeline.retry import TOKEN_REQUESTS, RetryPolicy
 from outreach_pipeline.settings import Secret
 from outreach_pipeline.sync import SyncOptions, run_sync
 from tests.hostile.server import HostileServer, Reply, Seen, page, resource
@@ -41,7 +42,7 @@ from tests.hostile.sync_support import (
 
 T = TypeVar("T")
 DEADLINE = 1.0
-TWO_TRIES = RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02)
+TWO_TRIES = RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.02, max_total_wait=120.0)
 # Two attempts of at most DEADLINE each, their retry wait, and the landing of both streams.
 BOUND = 2 * DEADLINE + 3.0
 
@@ -131,7 +132,7 @@ def test_a_token_request_trickled_ends_by_its_deadline(tmp_path: Path, case: str
     with HostileServer(answer) as api:
         settings = settings_for(api, tmp_path)
         store_grant(settings, expires_in=-60)
-        policy = TokenRetryPolicy(attempts=2, initial_wait=0.01, attempt_timeout=DEADLINE)
+        policy = replace(TOKEN_REQUESTS, attempts=2, initial_wait=0.01, attempt_timeout=DEADLINE)
 
         def sync() -> AuthError:
             with pytest.raises(AuthError) as raised:

@@ -21,7 +21,8 @@ import pytest
 from outreach_emulator import Emulator, bearer_auth
 from outreach_emulator.ratelimit import WINDOW
 from outreach_pipeline.catalog import catalog
-from outreach_pipeline.client import RateBudget, RetryPolicy
+from outreach_pipeline.client import RateBudget
+from outreach_pipeline.retry import API_REQUESTS, RetryPolicy
 from outreach_pipeline.sync import StreamResult, run_sync
 from tests.reliability.figures import report
 from tests.sync.conftest import QUICK_RETRY
@@ -127,4 +128,4 @@ def test_the_issue_fault_mix_leaves_exact_data(
 def test_the_issue_fault_mix_at_scale_with_production_retries(
     make_emulator: Callable[..., Emulator], tmp_path: Path
 ) -> None:
-    run_fault_mix(make_emulator, tmp_path, scale=2000, retry=RetryPolicy())
+    run_fault_mix(make_emulator, tmp_path, scale=2000, retry=API_REQUESTS)

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from outreach_emulator import Emulator, bearer_auth
-from outreach_pipeline.client import RateBudget, RetryPolicy
+from outreach_pipeline.client import RateBudget
+from outreach_pipeline.retry import API_REQUESTS
 from outreach_pipeline.sync import StreamResult, SyncOptions, run_sync
 from tests.sync.support import settings_for
 
 # Retries without long pauses, so fault tests stay fast.
-QUICK_RETRY = RetryPolicy(attempts=8, initial_wait=0.01, max_wait=0.05)
+QUICK_RETRY = replace(API_REQUESTS, attempts=8, initial_wait=0.01, max_wait=0.05)
 
 
 @pytest.fixture

@@ -32,8 +32,8 @@ from tests.sync.processes import ROOT, EmulatorProcess
 SYNC = """
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-import pyarrow as pa
-pa.set_memory_pool(pa.system_memory_pool())  # as the sync command does
+from outreach_pipeline.sync.memory import tune_process_memory
+tune_process_memory()  # as the sync command does
 from pathlib import Path
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync import run_sync
