@@ -314,14 +314,14 @@ def _includes(request: Request, stream: Stream, store: RecordStore) -> list[list
 
 def _encode_cursor(selection: Selection, entry: Entry) -> str:
     position = list(entry) if isinstance(entry, tuple) else [entry >> ID_BITS, entry & ID_MASK]
-    raw = orjson.dumps([selection.sort_field, selection.descending, position])
+    raw = orjson.dumps([selection.sort_field, selection.descending, *position])
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def _decode_cursor(cursor: str, selection: Selection) -> Entry:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sort_field, descending, position = orjson.loads(raw)
+        sort_field, descending, *position = orjson.loads(raw)
         if sort_field in INDEXED:
             key, record_id = position
             composite: Entry = (int(key) << ID_BITS) | int(record_id)
