@@ -1,8 +1,10 @@
 """A faithful emulator of the Outreach API (OAuth, S2S tokens and REST) for tests and demos.
 
 Layout: ``config`` (EmulatorConfig), ``clock`` (test clock), ``population``/``records``/
-``attributes``/``fake`` (deterministic data), ``data`` (record store and queries), ``grants``
-(OAuth state), ``oauth`` / ``s2s`` / ``api`` / ``admin`` (endpoints), ``ratelimit``,
+``attributes``/``fake`` (deterministic data), ``api_facts`` (what the OpenAPI says of each
+attribute), ``data`` (record store and queries), ``filters`` (filter and sort parameters),
+``grants`` (OAuth state), ``oauth`` / ``s2s`` / ``api`` / ``writes`` / ``admin`` (endpoints),
+``ratelimit``,
 ``faults``, ``stats``, ``server`` (HTTP), ``service`` (the Emulator tying them together) and
 ``bearer`` (an httpx auth with a token the emulator issued, skipping OAuth).
 """

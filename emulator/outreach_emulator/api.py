@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,12 +19,14 @@ import orjson
 from outreach_emulator.data import (
     ID_BITS,
     ID_MASK,
-    SORTABLE,
+    INDEXED,
+    Entry,
     RecordStore,
     Selection,
     UnknownRecord,
 )
 from outreach_emulator.faults import INJECTED_ERRORS, Faults
+from outreach_emulator.filters import BadQuery, apply_filter, apply_sort
 from outreach_emulator.grants import AccessToken, Grants
 from outreach_emulator.messages import (
     JSONAPI,
@@ -35,23 +36,18 @@ from outreach_emulator.messages import (
     json_response,
 )
 from outreach_emulator.ratelimit import RateLimiter
+from outreach_emulator.writes import write
 from outreach_pipeline.catalog import Stream
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
 COUNT_CAP = 2_000_000
-_NEW_SYNTAX = {"gte": 0, "gt": 0, "lte": 1, "lt": 1}
+# Offset paging is deprecated and capped at offset 10,000 (the fact sheet, [doc]).
+MAX_OFFSET = 10_000
 _FILTER = re.compile(r"filter\[(\w+)\](?:\[(\w+)\])?$")
 _FIELDS = re.compile(r"fields\[(\w+)\]$")
-
-
-class BadRequest(Exception):
-    """A query the API refuses with 400 ``validationError``; carries the offending parameter."""
-
-    def __init__(self, parameter: str, detail: str) -> None:
-        super().__init__(detail)
-        self.parameter = parameter
-        self.detail = detail
+_PAGE = re.compile(r"page\[(\w*)\]$")
+_PAGING = {"size", "after", "offset"}
 
 
 class ApiEndpoints:
@@ -88,24 +84,23 @@ class ApiEndpoints:
         stream = self.store.streams.get(path)
         if stream is None or "/" in record_id:
             return api_error(404, "resourceNotFound", "Resource Not Found", "No such resource.")
-        if not {f"{path}.read", f"{path}.all"} & access.scopes:
+        needed = {"GET": "read", "DELETE": "delete"}.get(request.method, "write")
+        if not {f"{path}.{needed}", f"{path}.all"} & access.scopes:
             return api_error(
                 403,
                 "unauthorizedOauthScope",
                 "Unauthorized OAuth Scope",
-                f"Your OAuth token does not have the '{path}.read' scope.",
-            )
-        if request.method != "GET":
-            return api_error(
-                405, "methodNotAllowed", "Method Not Allowed", "The emulator only reads."
+                f"Your OAuth token does not have the '{path}.{needed}' scope.",
             )
         try:
+            if request.method != "GET":
+                return write(self.store, request, stream, record_id)
             if record_id:
                 return self._single(stream, record_id)
             return self._listing(request, stream)
-        except BadRequest as bad:
+        except BadQuery as bad:
             return api_error(
-                400, "validationError", "Validation Error", bad.detail, f"/{bad.parameter}"
+                422, "validationError", "Validation Error", bad.detail, f"/{bad.parameter}"
             )
 
     def _single(self, stream: Stream, record_id: str) -> Response:
@@ -118,7 +113,9 @@ class ApiEndpoints:
         return Response(200, b'{"data":' + body + b"}", JSONAPI, records=1)
 
     def _listing(self, request: Request, stream: Stream) -> Response:
-        selection, count, fields = self._selection(request, stream)
+        selection, count = self._selection(request, stream)
+        fields = _sparse_fields(request, self.store)
+        included = _includes(request, stream, self.store)
         limit = self.faults.page_size_limit(stream.path)
         if limit is not None and selection.size > limit:
             return INJECTED_ERRORS[502]()
@@ -126,11 +123,19 @@ class ApiEndpoints:
         picked, more = table.select(selection)
         ids = self.faults.shuffled([record_id for record_id, _ in picked])
         # A record deleted since the selection is left out, as a live API would.
-        parts = [part for i in ids if (part := self._rendered(stream, i, fields)) is not None]
+        own = fields.get(stream.jsonapi_type)
+        parts = [part for i in ids if (part := self._rendered(stream, i, own)) is not None]
         document = [b'{"data":[', b",".join(parts), b"]"]
+        if included:
+            linked = self._included(stream, ids, included, fields)
+            document += [b',"included":[', b",".join(linked), b"]"]
         if picked:
             links = {"first": self._url(request, stream, None)}
-            if more:
+            if more and request.param("page[offset]") is not None:
+                step = selection.offset + selection.size
+                if step <= MAX_OFFSET:
+                    links["next"] = self._url(request, stream, None, ("page[offset]", str(step)))
+            elif more:
                 cursor = _encode_cursor(selection, picked[-1][1])
                 links["next"] = self._url(request, stream, cursor)
             document += [b',"links":', orjson.dumps(links)]
@@ -167,9 +172,46 @@ class ApiEndpoints:
         full["relationships"] = {k: v for k, v in full["relationships"].items() if k in fields}
         return orjson.dumps(full)
 
-    def _url(self, request: Request, stream: Stream, cursor: str | None) -> str:
-        """This listing's URL with ``page[after]`` replaced (or dropped), other params kept."""
-        params = [(k, v) for k, v in request.query if k != "page[after]"]
+    def _included(
+        self,
+        stream: Stream,
+        ids: list[int],
+        paths: list[list[str]],
+        fields: dict[str, frozenset[str]],
+    ) -> list[bytes]:
+        """The ``included`` resources: each record linked along each ``include`` path, once."""
+        seen: dict[tuple[str, int], bytes] = {}
+        for path in paths:
+            frontier = [(stream, i) for i in ids]
+            for rel in path:
+                reached = []
+                for source, record_id in frontier:
+                    for kind, target in self.store.linked(source.path, record_id, rel):
+                        target_path = self.store.path_of_type.get(kind)
+                        if target_path is None:
+                            continue  # a type the emulator does not serve
+                        target_stream = self.store.streams[target_path]
+                        reached.append((target_stream, target))
+                        if (kind, target) not in seen:
+                            part = self._rendered(target_stream, target, fields.get(kind))
+                            if part is not None:
+                                seen[kind, target] = part
+                frontier = reached
+        return list(seen.values())
+
+    def _url(
+        self,
+        request: Request,
+        stream: Stream,
+        cursor: str | None,
+        replaced: tuple[str, str] | None = None,
+    ) -> str:
+        """This listing's URL with its ``page[after]`` (or ``replaced``'s parameter) set or
+        dropped, other params kept."""
+        name = replaced[0] if replaced else "page[after]"
+        params = [(k, v) for k, v in request.query if k != name]
+        if replaced is not None:
+            params.append(replaced)
         if cursor is not None:
             params.append(("page[after]", cursor))
         query = urlencode(params, safe="[],:")
@@ -177,82 +219,26 @@ class ApiEndpoints:
 
     # -- parsing the query -----------------------------------------------------------------
 
-    def _selection(
-        self, request: Request, stream: Stream
-    ) -> tuple[Selection, bool, frozenset[str] | None]:
+    def _selection(self, request: Request, stream: Stream) -> tuple[Selection, bool]:
         selection = Selection(size=_page_size(request.param("page[size]")))
-        sort = request.param("sort") or "id"
-        primary, *tie_breakers = sort.split(",")
-        selection.descending = primary.startswith("-")
-        selection.sort_field = primary.lstrip("-")
-        # Ties are always broken by id, so "updatedAt,id" means the same as "updatedAt".
-        if (
-            selection.sort_field not in SORTABLE
-            or not _has(stream, selection.sort_field)
-            or any(key.lstrip("-") != "id" for key in tie_breakers)
-        ):
-            raise BadRequest("sort", f"{stream.path} cannot be sorted by {sort!r}.")
+        _check_paging(request)
+        apply_sort(selection, stream, request.param("sort") or "id")
         for key, value in request.query:
             if match := _FILTER.match(key):
-                self._filter(selection, stream, match.group(1), match.group(2), value, key)
+                apply_filter(
+                    selection, self.store, stream, key, match.group(1), match.group(2), value
+                )
+        if self.faults.settings.ignore_upper_bound:
+            selection.ranges = {
+                name: (low, high if name == "id" else None)
+                for name, (low, high) in selection.ranges.items()
+            }
         after = request.param("page[after]")
         if after is not None:
             selection.after = _decode_cursor(after, selection)
+        selection.offset = _offset(request.param("page[offset]"))
         count = (request.param("count") or "false").lower() == "true"
-        fields = request.param(f"fields[{stream.jsonapi_type}]")
-        return selection, count, _fields(stream, fields) if fields is not None else None
-
-    def _filter(
-        self,
-        selection: Selection,
-        stream: Stream,
-        name: str,
-        operator: str | None,
-        value: str,
-        key: str,
-    ) -> None:
-        if name in stream.to_one and operator == "id":
-            try:
-                targets = frozenset(int(v) for v in value.split(","))
-            except ValueError as error:
-                raise BadRequest(key, f"filter[{name}][id] takes integer ids.") from error
-            related = self.store.related_ids(stream.path, name, targets)
-            selection.ids = related if selection.ids is None else selection.ids & related
-            return
-        if name not in SORTABLE or not _has(stream, name):
-            raise BadRequest(key, f"{stream.path} cannot be filtered by {name!r}.")
-        if operator is not None and operator not in _NEW_SYNTAX:
-            raise BadRequest(key, f"Unknown filter operator {operator!r}.")
-        if name == "id" and operator is None and ".." not in value:
-            try:
-                listed = frozenset(int(v) for v in value.split(","))
-            except ValueError as error:
-                raise BadRequest(key, "filter[id] takes integer ids.") from error
-            selection.ids = listed if selection.ids is None else selection.ids & listed
-            return
-        parse = _int_value if name == "id" else _timestamp_ms
-        low, high = selection.ranges.get(name, (None, None))
-        try:
-            if operator is None:
-                first, _, last = value.partition("..") if ".." in value else (value, "", value)
-                low = None if first in ("", "neginf") else parse(first)
-                high = None if last in ("", "inf") else parse(last)
-            else:
-                bound = parse(value)
-                strict = operator in ("gt", "lt")
-                if _NEW_SYNTAX[operator] == 0:
-                    low = bound + 1 if strict else bound
-                else:
-                    high = bound - 1 if strict else bound
-        except ValueError as error:
-            raise BadRequest(key, f"Cannot read {value!r} as a range of {name}.") from error
-        if name != "id" and self.faults.settings.ignore_upper_bound:
-            high = None
-        selection.ranges[name] = (low, high)
-
-
-def _has(stream: Stream, name: str) -> bool:
-    return name == "id" or name in stream.attributes
+        return selection, count
 
 
 def _page_size(raw: str | None) -> int:
@@ -261,45 +247,88 @@ def _page_size(raw: str | None) -> int:
     try:
         size = int(raw)
     except ValueError as error:
-        raise BadRequest("page[size]", "page[size] must be an integer.") from error
+        raise BadQuery("page[size]", "page[size] must be an integer.") from error
     if not 1 <= size <= MAX_PAGE_SIZE:
-        raise BadRequest("page[size]", f"page[size] must be between 1 and {MAX_PAGE_SIZE}.")
+        raise BadQuery("page[size]", f"page[size] must be between 1 and {MAX_PAGE_SIZE}.")
     return size
 
 
-def _fields(stream: Stream, raw: str) -> frozenset[str]:
-    names = frozenset(n.strip() for n in raw.split(",") if n.strip())
-    known = {"id", *stream.attributes, *stream.to_one, *stream.to_many, *stream.links_only}
-    unknown = sorted(names - known)
-    if unknown:
-        raise BadRequest(f"fields[{stream.jsonapi_type}]", f"Unknown fields {unknown}.")
-    return names
+def _check_paging(request: Request) -> None:
+    """Offset paging is emulated (deprecated, capped); other paging parameters are refused, so
+    a client paging by ``page[number]`` learns it at once instead of reading page 1 for ever."""
+    for key, _ in request.query:
+        match = _PAGE.match(key)
+        if match and match.group(1) not in _PAGING:
+            raise BadQuery(key, f"Unknown paging parameter {key!r}; page with links.next.")
+    if request.param("page[offset]") is not None and request.param("page[after]") is not None:
+        raise BadQuery("page[offset]", "page[offset] cannot be combined with page[after].")
 
 
-def _int_value(text: str) -> int:
-    return int(text)
+def _offset(raw: str | None) -> int:
+    if raw is None:
+        return 0
+    if not raw.isdigit() or int(raw) > MAX_OFFSET:
+        raise BadQuery("page[offset]", f"page[offset] must be between 0 and {MAX_OFFSET}.")
+    return int(raw)
 
 
-def _timestamp_ms(text: str) -> int:
-    moment = datetime.fromisoformat(text.strip().replace(" ", "+"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+def _sparse_fields(request: Request, store: RecordStore) -> dict[str, frozenset[str]]:
+    """``fields[type]=a,b`` by JSON:API type, checked against that type's attributes and
+    relationships."""
+    chosen = {}
+    for key, raw in request.query:
+        match = _FIELDS.match(key)
+        if not match:
+            continue
+        path = store.path_of_type.get(match.group(1))
+        if path is None:
+            raise BadQuery(key, f"Unknown type {match.group(1)!r}.")
+        stream = store.streams[path]
+        names = frozenset(n.strip() for n in raw.split(",") if n.strip())
+        known = {"id", *stream.attributes, *stream.to_one, *stream.to_many, *stream.links_only}
+        unknown = sorted(names - known)
+        if unknown:
+            raise BadQuery(key, f"Unknown fields {unknown}.")
+        chosen[stream.jsonapi_type] = names
+    return chosen
 
 
-def _encode_cursor(selection: Selection, composite: int) -> str:
-    key, record_id = composite >> ID_BITS, composite & ID_MASK
-    raw = orjson.dumps([selection.sort_field, selection.descending, key, record_id])
+def _includes(request: Request, stream: Stream, store: RecordStore) -> list[list[str]]:
+    """``include=account,owner.mailbox`` as relationship paths, each step checked."""
+    raw = request.param("include")
+    if not raw:
+        return []
+    paths = []
+    for dotted in raw.split(","):
+        source, path = stream, dotted.strip().split(".")
+        for rel in path:
+            target = source.to_one.get(rel) or source.to_many.get(rel)
+            target_path = store.path_of_type.get(target or "")
+            if target is None:
+                raise BadQuery("include", f"{source.path} has no relationship {rel!r} to include.")
+            if target_path is not None:
+                source = store.streams[target_path]
+        paths.append(path)
+    return paths
+
+
+def _encode_cursor(selection: Selection, entry: Entry) -> str:
+    position = list(entry) if isinstance(entry, tuple) else [entry >> ID_BITS, entry & ID_MASK]
+    raw = orjson.dumps([selection.sort_field, selection.descending, *position])
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _decode_cursor(cursor: str, selection: Selection) -> int:
+def _decode_cursor(cursor: str, selection: Selection) -> Entry:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sort_field, descending, key, record_id = orjson.loads(raw)
-        composite = (int(key) << ID_BITS) | int(record_id)
+        sort_field, descending, *position = orjson.loads(raw)
+        if sort_field in INDEXED:
+            key, record_id = position
+            composite: Entry = (int(key) << ID_BITS) | int(record_id)
+        else:
+            composite = tuple(position)
     except (ValueError, TypeError, binascii.Error) as error:
-        raise BadRequest("page[after]", "The page cursor is invalid.") from error
+        raise BadQuery("page[after]", "The page cursor is invalid.") from error
     if sort_field != selection.sort_field or descending != selection.descending:
-        raise BadRequest("page[after]", "The page cursor belongs to another sort order.")
+        raise BadQuery("page[after]", "The page cursor belongs to another sort order.")
     return composite

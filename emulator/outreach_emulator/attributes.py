@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from outreach_emulator import fake
+from outreach_emulator.api_facts import AttributeFacts, facts_of
 from outreach_emulator.clock import iso_ms
 from outreach_emulator.generation import AttributeRule, generation_rules
 from outreach_pipeline.catalog import AttributeType, Stream
@@ -77,6 +78,10 @@ def _city(d: Draft) -> tuple[str, str | None, str]:
     return fake.pick(d.rng, fake.CITIES)
 
 
+def _amount(d: Draft) -> int:
+    return fake.number(d.rng, 5, 500) * 1000
+
+
 def _counter(high: int) -> Builder:
     return lambda d: fake.number(d.rng, 0, high)
 
@@ -132,7 +137,10 @@ NAMED: dict[str, Builder] = {
     "opportunity_name": lambda d: (
         f"{d.factory.company(d.rels.get('account'))} - {fake.words(d.rng, 1, 2)}"
     ),
-    "amount": lambda d: fake.number(d.rng, 5, 500) * 1000,
+    "amount": lambda d: d.once("amount", _amount),
+    "amount_precise": lambda d: f"{d.once('amount', _amount)}.00",
+    # The definition: an integer, "specified as a hexadecimal value (e.g. 0xFF5951FF)".
+    "argb_color": lambda d: 0xFF000000 | d.rng.getrandbits(24),
     "sequence_name": lambda d: f"{fake.words(d.rng, 2, 3).title()} sequence {d.id}",
     "step_order": lambda d: (d.id - 1) % 5 + 1,
     "priority_weight": lambda d: 100 * (4 - d.id),
@@ -207,7 +215,8 @@ def builder(rule: AttributeRule) -> Builder:
     return PARAMETRIZED[kind](value, **options)
 
 
-def _by_type(name: str, kind: AttributeType) -> Builder | None:
+def _by_type(name: str, kind: AttributeType, facts: AttributeFacts | None) -> Builder | None:
+    """A builder by the catalog type, narrowed by what the OpenAPI says of the attribute."""
     if kind == "timestamp":
         return lambda d: d.maybe_between()
     if kind == "date":
@@ -221,12 +230,29 @@ def _by_type(name: str, kind: AttributeType) -> Builder | None:
     if kind == "number":
         return lambda d: round(d.rng.random() * 100, 2) if d.rng.random() < 0.5 else None
     if kind == "string":
-        if "Url" in name:
-            return lambda d: f"https://www.example.com/{name.lower()}/{d.id}" if d.id % 3 else None
-        return lambda d: fake.words(d.rng, 1, 3) if d.rng.random() < 0.3 else None
+        return _string(name, facts)
     if kind == "string_list":
+        if facts is not None and facts.items == "email":
+            return lambda d: [f"contact{d.id}@{_ORG_DOMAIN}"] if d.rng.random() < 0.2 else []
         return lambda d: [fake.words(d.rng, 1, 2)] if d.rng.random() < 0.2 else []
     return None
+
+
+def _string(name: str, facts: AttributeFacts | None) -> Builder:
+    """Strings of the documented shape: one of the enumerated values, an address, a URL, a
+    country code, or words cut to the maximum length."""
+    if facts is not None and facts.enum:
+        return _choice(list(facts.enum))
+    if facts is not None and facts.format == "email":
+        return lambda d: f"{name.lower()}{d.id}@{_ORG_DOMAIN}" if d.rng.random() < 0.5 else None
+    if "Url" in name:
+        return lambda d: f"https://www.example.com/{name.lower()}/{d.id}" if d.id % 3 else None
+    limit = facts.max_length if facts is not None else None
+    if name.endswith("CountryCode"):
+        return lambda d: fake.pick(d.rng, fake.CITIES)[2][:limit] if d.rng.random() < 0.5 else None
+    if limit is not None and limit < 12:
+        return lambda d: f"{d.rng.getrandbits(4 * limit):0{limit}x}"[:limit] if d.id % 2 else None
+    return lambda d: fake.words(d.rng, 1, 3)[:limit] if d.rng.random() < 0.3 else None
 
 
 def attribute_plan(stream: Stream) -> tuple[dict[str, Any], list[tuple[str, Builder]]]:
@@ -235,6 +261,7 @@ def attribute_plan(stream: Stream) -> tuple[dict[str, Any], list[tuple[str, Buil
     builders: list[tuple[str, Builder]] = []
     rules = generation_rules()
     specific = rules.attributes.get(stream.path, {})
+    facts = facts_of(stream.path).attributes
     for name, kind in stream.attributes.items():
         build: Builder | None
         if name == "createdAt":
@@ -243,12 +270,15 @@ def attribute_plan(stream: Stream) -> tuple[dict[str, Any], list[tuple[str, Buil
             build = _updated
         elif name in specific:
             build = builder(specific[name])
+        elif (documented := facts.get(name)) is not None and documented.enum:
+            # The definition's values beat a rule shared by name across streams.
+            build = _choice(list(documented.enum))
         elif name in rules.shared_attributes:
             build = builder(rules.shared_attributes[name])
         elif custom := _CUSTOM.match(name):
             build = _custom_value if int(custom.group(1)) <= FILLED_CUSTOM_FIELDS else None
         else:
-            build = _by_type(name, kind)
+            build = _by_type(name, kind, facts.get(name))
         if build is not None:
             builders.append((name, build))
     return template, builders

@@ -8,10 +8,11 @@ the records it touches.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,11 @@ from outreach_pipeline.catalog import Stream, catalog
 ID_BITS = 32
 ID_MASK = (1 << ID_BITS) - 1
 _YEAR_MS = 365 * 24 * 3600 * 1000
-SORTABLE = ("id", "createdAt", "updatedAt")
+# Sorted from the integer arrays, without generating records; other attributes sort by value.
+INDEXED = ("id", "createdAt", "updatedAt")
+# An entry of a sort order: (key << ID_BITS) | id for INDEXED fields, else (0, value, id),
+# or (1, id) for a null value: nulls come last ascending and first descending, as in Postgres.
+Entry = Any
 
 
 class UnknownRecord(KeyError):
@@ -34,14 +39,22 @@ class UnknownRecord(KeyError):
 
 @dataclass
 class Selection:
-    """What a listing asks for. ``ranges`` are inclusive bounds by field (None = open)."""
+    """What a listing asks for. ``ranges`` are inclusive bounds by field (None = open): epoch
+    ms for createdAt and updatedAt, values of the attribute's type otherwise; ``tests`` are
+    predicates an attribute's value must pass (equality, lists, relationship filters)."""
 
     size: int
     sort_field: str = "id"
     descending: bool = False
-    after: int | None = None  # composite key of the last record already returned
-    ranges: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    after: Entry = None  # sort-order entry of the last record already returned
+    offset: int = 0  # matching records skipped first (deprecated offset paging)
+    ranges: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    tests: dict[str, Callable[[Any], bool]] = field(default_factory=dict)
     ids: frozenset[int] | None = None
+
+
+def entry_id(entry: Entry) -> int:
+    return int(entry[-1]) if isinstance(entry, tuple) else int(entry) & ID_MASK
 
 
 @dataclass
@@ -66,8 +79,10 @@ class Table:
         self.cache: dict[int, bytes] = {}
         # Bumped on every change, so bytes built from content read before it are not cached.
         self.version = 0
-        self._orders: dict[str, list[int]] = {}
+        self._orders: dict[str, list[Entry]] = {}
         self.lock = threading.RLock()
+        # Set by the store: a record's attribute values, for sorting and filtering by them.
+        self.attributes_of: Callable[[int], dict[str, Any]] = lambda record_id: {}
 
     @property
     def last_id(self) -> int:
@@ -82,16 +97,19 @@ class Table:
         values = self.created if sort_field == "createdAt" else self.updated
         return values[record_id - 1]
 
-    def composite(self, sort_field: str, record_id: int) -> int:
-        return (self.key(sort_field, record_id) << ID_BITS) | record_id
+    def entry(self, sort_field: str, record_id: int) -> Entry:
+        if sort_field in INDEXED:
+            return (self.key(sort_field, record_id) << ID_BITS) | record_id
+        value = self.attributes_of(record_id).get(sort_field)
+        return (1, record_id) if value is None else (0, value, record_id)
 
-    def order(self, sort_field: str) -> list[int]:
-        """Composite keys (sort value, id) of live records, ascending; rebuilt after changes."""
+    def order(self, sort_field: str) -> list[Entry]:
+        """Entries (sort value, id) of live records, ascending; rebuilt after changes."""
         order = self._orders.get(sort_field)
         if order is None:
             with self.lock:
                 live = (i for i in range(1, self.last_id + 1) if i not in self.deleted)
-                order = sorted(self.composite(sort_field, i) for i in live)
+                order = sorted(self.entry(sort_field, i) for i in live)
                 self._orders[sort_field] = order
         return order
 
@@ -107,47 +125,67 @@ class Table:
     def live_ids(self) -> Iterator[int]:
         return (i for i in range(1, self.last_id + 1) if i not in self.deleted)
 
-    def select(self, sel: Selection) -> tuple[list[tuple[int, int]], bool]:
-        """Up to ``sel.size`` (id, composite) pairs in order, and whether more follow."""
+    def select(self, sel: Selection) -> tuple[list[tuple[int, Entry]], bool]:
+        """Up to ``sel.size`` (id, entry) pairs in order, and whether more follow."""
         order, start, stop = self._window(sel)
         if sel.after is not None:
             if sel.descending:
                 stop = min(stop, bisect_left(order, sel.after))
             else:
                 start = max(start, bisect_right(order, sel.after))
-        picked: list[tuple[int, int]] = []
+        picked: list[tuple[int, Entry]] = []
+        skip = sel.offset
         indexes = range(stop - 1, start - 1, -1) if sel.descending else range(start, stop)
         for index in indexes:
-            composite = order[index]
-            record_id = composite & ID_MASK
-            if self._matches(sel, record_id):
+            entry = order[index]
+            record_id = entry_id(entry)
+            if self.matches(sel, record_id):
+                if skip:
+                    skip -= 1
+                    continue
                 if len(picked) == sel.size:
                     return picked, True
-                picked.append((record_id, composite))
+                picked.append((record_id, entry))
         return picked, False
 
     def count(self, sel: Selection) -> int:
         order, start, stop = self._window(sel)
-        others = sel.ids is not None or any(f != sel.sort_field for f in sel.ranges)
+        others = sel.ids is not None or sel.tests or any(f != sel.sort_field for f in sel.ranges)
         if not others:
             return stop - start
-        return sum(1 for i in range(start, stop) if self._matches(sel, order[i] & ID_MASK))
+        return sum(1 for i in range(start, stop) if self.matches(sel, entry_id(order[i])))
 
-    def _window(self, sel: Selection) -> tuple[list[int], int, int]:
+    def _window(self, sel: Selection) -> tuple[list[Entry], int, int]:
         order = self.order(sel.sort_field)
         low, high = sel.ranges.get(sel.sort_field, (None, None))
-        start = 0 if low is None else bisect_left(order, low << ID_BITS)
-        stop = len(order) if high is None else bisect_right(order, (high << ID_BITS) | ID_MASK)
+        if sel.sort_field in INDEXED:
+            start = 0 if low is None else bisect_left(order, low << ID_BITS)
+            stop = len(order) if high is None else bisect_right(order, (high << ID_BITS) | ID_MASK)
+        else:
+            start = 0 if low is None else bisect_left(order, (0, low))
+            stop = len(order) if high is None else bisect_right(order, (0, high, math.inf))
         return order, start, stop
 
-    def _matches(self, sel: Selection, record_id: int) -> bool:
+    def matches(self, sel: Selection, record_id: int) -> bool:
         if sel.ids is not None and record_id not in sel.ids:
             return False
+        attributes: dict[str, Any] | None = None
         for name, (low, high) in sel.ranges.items():
             if name == sel.sort_field:
                 continue
-            value = self.key(name, record_id)
+            value: Any
+            if name in INDEXED:
+                value = self.key(name, record_id)
+            else:
+                attributes = attributes or self.attributes_of(record_id)
+                value = attributes.get(name)
+                if value is None:
+                    return False
             if (low is not None and value < low) or (high is not None and value > high):
+                return False
+        for name, test in sel.tests.items():
+            attributes = attributes or self.attributes_of(record_id)
+            if not test(attributes.get(name)):
                 return False
         return True
 
@@ -169,6 +207,8 @@ class RecordStore:
             path: self._timestamps(stream, self.sizes[path], epoch_ms)
             for path, stream in self.streams.items()
         }
+        for table in self.tables.values():
+            table.attributes_of = self._attributes_reader(table)
 
     def _timestamps(self, stream: Stream, count: int, epoch_ms: int) -> Table:
         """createdAt spread over the 4 years before the epoch (older for small reference
@@ -183,6 +223,9 @@ class RecordStore:
             for c in created
         ]
         return Table(stream, count, created, updated)
+
+    def _attributes_reader(self, table: Table) -> Callable[[int], dict[str, Any]]:
+        return lambda record_id: self._content(table, record_id).attributes
 
     def set_api_url(self, api_url: str) -> None:
         """Resources link to themselves under ``api_url``; cached bytes depend on it."""
@@ -226,12 +269,18 @@ class RecordStore:
         return list(self.table(path).live_ids())
 
     def related_ids(self, path: str, rel: str, targets: frozenset[int]) -> frozenset[int]:
-        """Ids of live ``path`` records whose to-one ``rel`` points at one of ``targets``.
+        """Ids of live ``path`` records whose ``rel`` points at one of ``targets``.
 
         Owned records (a prospect's mailings) are found by arithmetic; other relationships
         are resolved record by record.
         """
         table = self.table(path)
+        if rel in table.stream.to_many:
+            return frozenset(
+                i
+                for i in table.live_ids()
+                if targets.intersection(self._content(table, i).to_many.get(rel, ()))
+            )
         owned_by = self.factory.rules.owner_relationship(path) == rel
         owner = self.factory.ownership.get(path) if owned_by else None
         if owner is not None:
@@ -245,6 +294,30 @@ class RecordStore:
             if table.exists(i) and self._content(table, i).to_one.get(rel) in targets
         }
         return frozenset((generated - table.deleted) | found)
+
+    def linked(self, path: str, record_id: int, rel: str) -> list[tuple[str, int]]:
+        """(type, id) of the live records ``rel`` of a live record names."""
+        table = self.table(path)
+        if not table.exists(record_id):
+            return []
+        content = self._content(table, record_id)
+        stream = table.stream
+        if rel in stream.to_one:
+            target = content.to_one.get(rel)
+            found = [(stream.to_one[rel], target)] if target else []
+        else:
+            found = [(stream.to_many[rel], i) for i in content.to_many.get(rel, [])]
+        return [
+            (kind, i)
+            for kind, i in found
+            if (other := self.tables.get(self.path_of_type.get(kind, ""))) is None
+            or other.exists(i)
+        ]
+
+    def matching_ids(self, path: str, selection: Selection) -> list[int]:
+        """Ids of every live ``path`` record the selection's filters keep."""
+        table = self.table(path)
+        return [i for i in table.live_ids() if table.matches(selection, i)]
 
     def counts(self) -> dict[str, int]:
         return {path: table.last_id - len(table.deleted) for path, table in self.tables.items()}

@@ -44,6 +44,34 @@ class FaultSettings:
     token_failures: list[int] = field(default_factory=list)
 
 
+# Named sets of faults, for ``outreach-pipeline emulator --faults PROFILE``.
+PROFILES: dict[str, dict[str, Any]] = {
+    "none": {},
+    # What connectors report of the real API, at rates a day of syncing meets (the fact sheet,
+    # [code]): mailings answer 502 above 100 records a page (observed at 1000, the threshold is
+    # a guess: connectors settle on 100), a gateway 5xx now and then, one token-endpoint 429
+    # and one 503 ("Retry later", "no healthy upstream"), 50 ms of network latency.
+    "realistic": {
+        "latency": 0.05,
+        "error_rate": 0.01,
+        "page_size_limits": {"mailings": 100},
+        "token_failures": [429, 503],
+    },
+    # Everything that has been seen at once and often: order not kept within pages, upper
+    # bounds ignored, dropped and truncated connections, one request in ten failing.
+    "hostile": {
+        "latency": 0.05,
+        "error_rate": 0.1,
+        "drop_rate": 0.02,
+        "truncate_rate": 0.02,
+        "page_size_limits": {"mailings": 100},
+        "shuffle_pages": True,
+        "ignore_upper_bound": True,
+        "token_failures": [429, 503, 429],
+    },
+}
+
+
 class Faults:
     def __init__(self, seed: int) -> None:
         self._seed = seed
@@ -65,6 +93,13 @@ class Faults:
                     value = {str(path): int(limit) for path, limit in value.items()}
                 setattr(self.settings, name, value)
             return self.settings
+
+    def use_profile(self, name: str) -> FaultSettings:
+        """Everything off, then the faults of profile ``name`` (see :data:`PROFILES`)."""
+        if name not in PROFILES:
+            raise ValueError(f"unknown fault profile {name!r}; known: {sorted(PROFILES)}")
+        self.reset()
+        return self.set(**PROFILES[name])
 
     def reset(self) -> FaultSettings:
         """Everything off, RNG back to its seed."""

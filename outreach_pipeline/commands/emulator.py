@@ -42,6 +42,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--warm", action="store_true", help="serialize every record before serving (uses all cores)"
     )
+    parser.add_argument(
+        "--faults",
+        choices=("none", "realistic", "hostile"),
+        default="none",
+        help="misbehave as the real API does (docs/emulator.md says what each profile holds)",
+    )
     parser.add_argument("--dev-client-id")
     parser.add_argument("--dev-client-secret")
     parser.add_argument("--s2s-guid")
@@ -85,6 +91,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
 def run(args: argparse.Namespace) -> int:
     port = port_number(args.port)
     emulator = Emulator(config_from(args))
+    emulator.faults.use_profile(args.faults)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from outreach_emulator import Emulator
+from outreach_emulator.faults import PROFILES
 from tests.emulator.support import api_client, authorization_code, exchange, refresh
 
 LISTENING = re.compile(r"Outreach emulator listening on (http://127\.0\.0\.1:\d+) \(api: (\S+),")
@@ -182,3 +183,30 @@ def test_command_with_warm_serves_until_sigterm() -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@pytest.mark.parametrize("profile", ["realistic", "hostile"])
+def test_command_starts_with_a_fault_profile(profile: str) -> None:
+    command = [sys.executable, "-m", "outreach_pipeline.cli", "emulator", "--port", "0"]
+    command += ["--scale", "50", "--faults", profile]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        match = LISTENING.match(_next_line(process, timeout=30))
+        assert match
+        base_url, api_url = match.groups()
+        with httpx.Client(base_url=base_url + "/_emulator", timeout=10) as admin:
+            shown = admin.get("/faults").json()
+            assert {name: shown[name] for name in PROFILES[profile]} == PROFILES[profile]
+            token = admin.post("/grants", json={"scopes": ["mailings.read"]}).json()
+        if profile == "hostile":
+            return  # its drops and errors make any one answer a matter of the seed
+        answer = httpx.get(
+            api_url + "/mailings",
+            params={"page[size]": 1000},
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+            timeout=10,
+        )
+        assert answer.status_code == 502
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)

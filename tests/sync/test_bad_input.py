@@ -127,7 +127,8 @@ def test_ids_that_are_not_numbers_stop_the_stream(db_path: Path):
     assert result.error is not None and "'abc'" in result.error
 
 
-def test_a_refused_resume_link_restarts_from_the_cursor(db_path: Path):
+@pytest.mark.parametrize("status", [400, 422])
+def test_a_refused_resume_link_restarts_from_the_cursor(db_path: Path, status: int):
     stale = f"{API}/users?page[size]=1000&page[after]=stale"
     database = Database(db_path)
     with database.transaction() as con:
@@ -140,7 +141,7 @@ def test_a_refused_resume_link_restarts_from_the_cursor(db_path: Path):
     def answer(request: httpx.Request) -> httpx.Response:
         date = {"Date": "Wed, 01 Jan 2025 00:00:10 GMT"}
         if "stale" in str(request.url):
-            return httpx.Response(400, content=b'{"errors": []}', headers=date)
+            return httpx.Response(status, content=b'{"errors": []}', headers=date)
         listings.append(request.url.params.get("filter[updatedAt]"))
         return httpx.Response(200, content=_page([_user(1)]), headers=date)
 
