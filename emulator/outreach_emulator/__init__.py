@@ -12,6 +12,7 @@ from outreach_emulator.config import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
+    DOCUMENTED_TOKEN_MINT_INTERVAL,
     EmulatorConfig,
 )
 from outreach_emulator.service import Emulator
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_REDIRECT_URI",
+    "DOCUMENTED_TOKEN_MINT_INTERVAL",
     "BearerAuth",
     "Emulator",
     "EmulatorConfig",
