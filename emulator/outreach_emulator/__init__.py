@@ -1,7 +1,8 @@
 """A faithful emulator of the Outreach API (OAuth, S2S tokens and REST) for tests and demos.
 
 Layout: ``config`` (EmulatorConfig), ``clock`` (test clock), ``population``/``records``/
-``attributes``/``fake`` (deterministic data), ``data`` (record store and queries), ``grants``
+``attributes``/``fake`` (deterministic data), ``reverse_links`` (to-many lists that are the
+other side of another stream's link), ``data`` (record store and queries), ``grants``
 (OAuth state), ``oauth`` / ``s2s`` / ``api`` / ``admin`` (endpoints), ``ratelimit``,
 ``faults``, ``stats``, ``server`` (HTTP), ``service`` (the Emulator tying them together) and
 ``bearer`` (an httpx auth with a token the emulator issued, skipping OAuth).
