@@ -25,7 +25,8 @@ class Traffic:
 
 
 class EmulatorProcess:
-    """``outreach-pipeline emulator`` at ``scale``; lenient refresh (Airbyte needs it).
+    """``outreach-pipeline emulator`` at ``scale``; lenient refresh, no limit on minting tokens
+    (Airbyte's connector needs both: it refreshes once per stream with its configured token).
 
     The harness warms it with one untimed read of every page (``floor.fetch_all`` in
     benchmarks/run.py), which caches exactly the pages the contenders then read; the
@@ -48,6 +49,7 @@ class EmulatorProcess:
             f"--rate-limit={rate_limit}",
             "--auto-consent",
             "--refresh-mode=lenient",
+            "--token-mint-interval=0",
             f"--redirect-uri={REDIRECT_URI}",
         ]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)

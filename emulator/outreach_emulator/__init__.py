@@ -2,7 +2,8 @@
 
 Layout: ``config`` (EmulatorConfig), ``clock`` (test clock), ``population``/``records``/
 ``attributes``/``fake`` (deterministic data), ``api_facts`` (what the OpenAPI says of each
-attribute), ``data`` (record store and queries), ``filters`` (filter and sort parameters),
+attribute), ``reverse_links`` (to-many lists that are the other side of another stream's link),
+``data`` (record store and queries), ``filters`` (filter and sort parameters),
 ``grants`` (OAuth state), ``oauth`` / ``s2s`` / ``api`` / ``writes`` / ``admin`` (endpoints),
 ``ratelimit``,
 ``faults``, ``stats``, ``server`` (HTTP), ``service`` (the Emulator tying them together) and
@@ -14,6 +15,7 @@ from outreach_emulator.config import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
+    DOCUMENTED_TOKEN_MINT_INTERVAL,
     EmulatorConfig,
 )
 from outreach_emulator.service import Emulator
@@ -22,6 +24,7 @@ __all__ = [
     "DEFAULT_CLIENT_ID",
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_REDIRECT_URI",
+    "DOCUMENTED_TOKEN_MINT_INTERVAL",
     "BearerAuth",
     "Emulator",
     "EmulatorConfig",

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 RefreshMode = Literal["single_use", "lenient"]
+OldAccessTokens = Literal["revoke", "keep"]
+# Outreach: "minting tokens more than once a minute per user can answer 429".
+DOCUMENTED_TOKEN_MINT_INTERVAL = 60.0
 
 DEFAULT_CLIENT_ID = "emulator-client"
 # Holds every character that breaks naive form encoding, so clients must encode properly.
@@ -23,6 +26,10 @@ class EmulatorConfig:
     ``scale`` is the number of prospects; every other stream is sized from it (see
     :mod:`outreach_emulator.population`). ``refresh_mode="lenient"`` keeps spent refresh
     tokens valid, which clients that never store the rotated token (Airbyte's) need.
+    ``token_mint_interval`` is the least time between two tokens minted for one user (code
+    exchange or refresh; 0 turns the limit off); a mint sooner answers 429 ``Retry later``.
+    ``old_access_tokens="revoke"`` ends the access token issued with a refresh token when that
+    refresh token is spent, as Doorkeeper does; ``"keep"`` lets it live out its lifetime.
     ``dev_client_id``/``dev_client_secret`` are a development-credentials pair whose grants
     expire 7 days after they are made. ``s2s_*`` enable the server-to-server token exchange.
     """
@@ -37,6 +44,8 @@ class EmulatorConfig:
     auto_consent: bool = False
     access_token_ttl: int = 7200
     refresh_mode: RefreshMode = "single_use"
+    token_mint_interval: float = DOCUMENTED_TOKEN_MINT_INTERVAL
+    old_access_tokens: OldAccessTokens = "revoke"
     rate_limit: int = 10_000
     # X-RateLimit-Remaining as two values ("9999, 19988"), a form seen from the real API.
     rate_limit_two_values: bool = False
@@ -54,6 +63,10 @@ class EmulatorConfig:
             raise ValueError("scale must be at least 1 prospect")
         if self.refresh_mode not in ("single_use", "lenient"):
             raise ValueError("refresh_mode must be 'single_use' or 'lenient'")
+        if not 0 <= self.token_mint_interval <= 3600:
+            raise ValueError("token_mint_interval must be 0..3600 seconds")
+        if self.old_access_tokens not in ("revoke", "keep"):
+            raise ValueError("old_access_tokens must be 'revoke' or 'keep'")
         if (self.dev_client_id is None) != (self.dev_client_secret is None):
             raise ValueError("dev_client_id and dev_client_secret go together")
         if not self.redirect_uris:

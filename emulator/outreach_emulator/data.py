@@ -12,6 +12,7 @@ import math
 import random
 import threading
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,7 @@ import orjson
 from outreach_emulator.clock import Clock, iso_ms
 from outreach_emulator.population import sizes
 from outreach_emulator.records import RecordFactory, mix, salt
+from outreach_emulator.reverse_links import ReverseLink
 from outreach_pipeline.catalog import Stream, catalog
 
 ID_BITS = 32
@@ -209,6 +211,14 @@ class RecordStore:
         }
         for table in self.tables.values():
             table.attributes_of = self._attributes_reader(table)
+        self._reverse_rels: dict[str, list[tuple[str, ReverseLink]]] = defaultdict(list)
+        self._reversed_by: dict[str, set[str]] = defaultdict(set)
+        for (path, rel), link in self.factory.links.reverse.items():
+            self._reverse_rels[path].append((rel, link))
+            self._reversed_by[link.source].add(path)
+        # (source, rel) -> (source table version, linked id -> ids of source records naming it)
+        self._link_index: dict[tuple[str, str], tuple[int, dict[int, list[int]]]] = {}
+        self._link_lock = threading.Lock()
 
     def _timestamps(self, stream: Stream, count: int, epoch_ms: int) -> Table:
         """createdAt spread over the 4 years before the epoch (older for small reference
@@ -323,15 +333,73 @@ class RecordStore:
         return {path: table.last_id - len(table.deleted) for path, table in self.tables.items()}
 
     def _content(self, table: Table, record_id: int) -> Changed:
-        changed = table.changed.get(record_id)
-        if changed is not None:
-            return changed
         path = table.stream.path
-        to_one = self.factory.to_one(path, record_id)
-        attributes = self.factory.attributes(
-            path, record_id, table.created[record_id - 1], table.updated[record_id - 1], to_one
-        )
-        return Changed(attributes, to_one, self.factory.to_many(path, record_id))
+        content = table.changed.get(record_id)
+        if content is None:
+            to_one = self.factory.to_one(path, record_id)
+            attributes = self.factory.attributes(
+                path, record_id, table.created[record_id - 1], table.updated[record_id - 1], to_one
+            )
+            content = Changed(attributes, to_one, self.factory.to_many(path, record_id))
+        reversed_rels = self._reverse_rels.get(path)
+        if not reversed_rels:
+            return content
+        to_many = dict(content.to_many)
+        for rel, link in reversed_rels:
+            to_many[rel] = self._naming(link, record_id)
+        return Changed(content.attributes, content.to_one, to_many)
+
+    def _naming(self, link: ReverseLink, record_id: int) -> list[int]:
+        """Ids of live ``link.source`` records whose ``link.rel`` names ``record_id``."""
+        table = self.tables[link.source]
+        key = (link.source, link.rel)
+        with self._link_lock:
+            cached = self._link_index.get(key)
+            if cached is None or cached[0] != table.version:
+                cached = (table.version, self._index_links(table, link.rel))
+                self._link_index[key] = cached
+        return cached[1].get(record_id, [])
+
+    def _index_links(self, table: Table, rel: str) -> dict[int, list[int]]:
+        path = table.stream.path
+        to_one = rel in table.stream.to_one
+        index: dict[int, list[int]] = defaultdict(list)
+        for source_id in table.live_ids():
+            changed = table.changed.get(source_id)
+            if to_one:
+                one = (changed.to_one if changed else self.factory.to_one(path, source_id))[rel]
+                linked = [one] if one else []
+            else:
+                many = changed.to_many if changed else self.factory.to_many(path, source_id)
+                linked = many[rel]
+            for target_id in linked:
+                index[target_id].append(source_id)
+        return dict(index)
+
+    def _relinked(self, source: str, before: Changed, after: Changed, now: int | None) -> None:
+        """A ``source`` record went from ``before`` to ``after``: the records on the other side
+        of its links that gained or lost it changed too, and their ``updatedAt`` moves to
+        ``now`` (None: a silent change, it stays), as it does for any visible change."""
+        for path in self._reversed_by.get(source, ()):
+            table = self.tables[path]
+            table.forget_serialized()
+            if now is None or "updatedAt" not in table.stream.attributes:
+                continue
+            for _, link in self._reverse_rels[path]:
+                if link.source == source:
+                    for target_id in _links(before, link.rel) ^ _links(after, link.rel):
+                        self._touch(table, target_id, now)
+
+    @staticmethod
+    def _touch(table: Table, record_id: int, now: int) -> None:
+        with table.lock:
+            if not table.exists(record_id):
+                return
+            table.updated[record_id - 1] = now
+            changed = table.changed.get(record_id)
+            if changed is not None:
+                changed.attributes["updatedAt"] = iso_ms(now)
+            table.touched(record_id)
 
     def _render(self, table: Table, record_id: int, content: Changed) -> dict[str, Any]:
         stream = table.stream
@@ -388,6 +456,7 @@ class RecordStore:
             record_id = table.last_id
             table.changed[record_id] = content
             table.touched(record_id)
+        self._relinked(path, Changed({}, {}, {}), content, now)
         return self.resource(path, record_id)
 
     def update(
@@ -415,12 +484,13 @@ class RecordStore:
                 {rel: list(ids) for rel, ids in current.to_many.items()},
             )
             self._apply_relationships(stream, content, relationships or {})
+            now = self.clock.now_ms()
             if "updatedAt" in stream.attributes and not silent:
-                now = self.clock.now_ms()
                 content.attributes["updatedAt"] = iso_ms(now)
                 table.updated[record_id - 1] = now
             table.changed[record_id] = content
             table.touched(record_id)
+        self._relinked(path, current, content, None if silent else now)
         return self.resource(path, record_id)
 
     def delete(self, path: str, record_id: int) -> None:
@@ -429,8 +499,10 @@ class RecordStore:
         with table.lock:
             if not table.exists(record_id):
                 raise UnknownRecord(f"{path}/{record_id}")
+            current = self._content(table, record_id)
             table.deleted.add(record_id)
             table.touched(record_id)
+        self._relinked(path, current, Changed({}, {}, {}), self.clock.now_ms())
         for other in self.tables.values():
             if table.stream.jsonapi_type in other.stream.to_many.values():
                 other.forget_serialized()
@@ -450,10 +522,22 @@ class RecordStore:
                 value = value.get("data")
             if rel in stream.to_one:
                 content.to_one[rel] = _linked_id(value)
+            elif (stream.path, rel) in self.factory.links.reverse:
+                link = self.factory.links.reverse[(stream.path, rel)]
+                raise ValueError(
+                    f"{stream.path}.{rel} lists the {link.source} naming the record in their "
+                    f"{link.rel!r}: change those instead"
+                )
             elif rel in stream.to_many:
                 content.to_many[rel] = [i for i in map(_linked_id, value or []) if i]
             else:
                 raise ValueError(f"{stream.path} has no relationship {rel!r}")
+
+
+def _links(content: Changed, rel: str) -> set[int]:
+    """The ids ``content`` links to through ``rel`` (to-one or to-many)."""
+    one = content.to_one.get(rel)
+    return {one} if one else set(content.to_many.get(rel, []))
 
 
 def _linked_id(value: Any) -> int | None:

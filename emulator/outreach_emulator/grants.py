@@ -3,8 +3,11 @@
 Rules follow what Outreach documents: access tokens live ``access_token_ttl`` seconds; every
 refresh returns a new refresh token; a refresh token dies 14 days after issue or once 100
 newer ones exist for the same user and app; grants made with development credentials expire
-7 days after they are made. Whether a spent refresh token stays valid is not documented:
-``refresh_mode`` chooses (single-use by default). All times come from the emulator's clock.
+7 days after they are made; minting tokens more than once a minute per user answers 429
+(``token_mint_interval``). Whether a spent refresh token stays valid is not documented:
+``refresh_mode`` chooses (single-use by default); nor whether the access token issued with it
+survives the refresh: ``old_access_tokens`` chooses (revoked by default, as Doorkeeper does).
+All times come from the emulator's clock.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -51,6 +55,14 @@ class OAuthError(Exception):
         self.description = description
 
 
+class MintLimited(Exception):
+    """A token asked for sooner than ``token_mint_interval`` after the user's last one."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
 @dataclass
 class Grant:
     id: int
@@ -67,6 +79,7 @@ class RefreshToken:
     grant: Grant
     issued_at: float
     serial: int
+    access_token: str  # issued with it; revoked when it is spent, if so configured
     spent: bool = False
 
 
@@ -76,6 +89,7 @@ class AccessToken:
     expires_at: float
     rate_key: str  # whose hourly request budget this token spends
     grant: Grant | None = None  # None for S2S app tokens
+    revoked: bool = False
 
 
 @dataclass
@@ -95,6 +109,8 @@ class Counters:
     refreshes: int = 0
     refused: int = 0
     app_tokens: int = 0
+    mint_limited: int = 0
+    access_revoked: int = 0
 
 
 @dataclass
@@ -114,6 +130,7 @@ class Grants:
         self._access: dict[str, AccessToken] = {}
         self._refresh: dict[str, RefreshToken] = {}
         self._serials: dict[tuple[int, str], int] = {}
+        self._last_mint: dict[int, float] = {}  # user id -> when a token was last minted
         self._signing_key = secrets.token_bytes(32)
 
     # -- clients ---------------------------------------------------------------------------
@@ -164,10 +181,11 @@ class Grants:
                 raise self._refuse("The authorization code has expired.")
             if redirect_uri != found.redirect_uri:
                 raise self._refuse("The redirect_uri does not match the authorization request.")
+            self._check_mint(found.user_id)
             found.used = True
             grant = self._new_grant(client_id, found.user_id, found.scopes, kind)
             self.counters.code_exchanges += 1
-            return self._tokens(grant)
+            return self._tokens(grant, minted=True)
 
     def refresh(self, client_id: str, client_secret: str, refresh_token: str) -> dict[str, Any]:
         self.authenticate_client(client_id, client_secret)
@@ -184,14 +202,21 @@ class Grants:
             newest = self._serials[(found.grant.user_id, client_id)]
             if newest - found.serial >= NEWER_REFRESH_LIMIT:
                 raise self._refuse("The refresh token was superseded by newer ones.")
+            self._check_mint(found.grant.user_id)
             found.spent = True
+            if self.config.old_access_tokens == "revoke":
+                self._revoke_access(found.access_token)
             self.counters.refreshes += 1
-            return self._tokens(found.grant)
+            return self._tokens(found.grant, minted=True)
 
     def issue(
         self, scopes: list[str] | tuple[str, ...], user_id: int = 1, kind: GrantKind = "production"
     ) -> dict[str, Any]:
-        """A grant made without the browser flow: the token response a code exchange gives."""
+        """A grant made without the browser flow: the token response a code exchange gives.
+
+        Not a mint through the token endpoint: it spends none of the user's minting allowance
+        (as if the grant had been made long ago), so a test can refresh right after.
+        """
         client_id = self.config.client_id if kind == "production" else self.config.dev_client_id
         if client_id is None:
             raise ValueError("development credentials are not configured")
@@ -217,8 +242,25 @@ class Grants:
         self._grants.append(grant)
         return grant
 
-    def _tokens(self, grant: Grant) -> dict[str, Any]:
+    def _check_mint(self, user_id: int) -> None:
+        """Refuse a mint sooner than ``token_mint_interval`` after the user's last one."""
+        interval = self.config.token_mint_interval
+        last = self._last_mint.get(user_id)
         now = self.clock.now()
+        if interval > 0 and last is not None and last <= now < last + interval:
+            self.counters.mint_limited += 1
+            raise MintLimited(max(1, math.ceil(last + interval - now)))
+
+    def _revoke_access(self, token: str) -> None:
+        found = self._access.get(token)
+        if found is not None and not found.revoked:
+            found.revoked = True
+            self.counters.access_revoked += 1
+
+    def _tokens(self, grant: Grant, minted: bool = False) -> dict[str, Any]:
+        now = self.clock.now()
+        if minted:
+            self._last_mint[grant.user_id] = now
         access = self._signed_access_token(grant.user_id, now)
         refresh = secrets.token_urlsafe(48)
         key = (grant.user_id, grant.client_id)
@@ -227,7 +269,7 @@ class Grants:
         self._access[access] = AccessToken(
             frozenset(grant.scopes), now + ttl, f"user:{grant.user_id}", grant
         )
-        self._refresh[refresh] = RefreshToken(grant, now, serial)
+        self._refresh[refresh] = RefreshToken(grant, now, serial, access)
         return {
             "access_token": access,
             "token_type": "bearer",
@@ -273,7 +315,7 @@ class Grants:
     def access(self, token: str) -> AccessToken | None:
         """The live access token ``token`` names, or None (unknown, expired, revoked)."""
         found = self._access.get(token)
-        if found is None or self.clock.now() >= found.expires_at:
+        if found is None or found.revoked or self.clock.now() >= found.expires_at:
             return None
         if found.grant is not None and not self._grant_alive(found.grant):
             return None

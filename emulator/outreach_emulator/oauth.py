@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlencode
 
 from outreach_emulator.config import EmulatorConfig
 from outreach_emulator.faults import Faults
-from outreach_emulator.grants import Grants, OAuthError, known_scope
+from outreach_emulator.grants import Grants, MintLimited, OAuthError, known_scope
 from outreach_emulator.messages import (
     Request,
     Response,
@@ -90,6 +90,12 @@ class OAuthEndpoints:
                 refusal.status,
                 {"error": refusal.error, "error_description": refusal.description},
             )
+        except MintLimited as limited:
+            # The body is what the token endpoint was seen answering; Retry-After is a guess
+            # (the API's own 429s carry one), saying when this user may mint again.
+            busy = text_response(429, TRANSIENT_TOKEN_ANSWERS[429])
+            busy.headers.append(("Retry-After", str(limited.retry_after)))
+            return busy
         return json_response(200, body, headers=[("Cache-Control", "no-store")])
 
 

@@ -19,6 +19,7 @@ from outreach_emulator.attributes import attribute_plan
 from outreach_emulator.clock import iso_ms
 from outreach_emulator.generation import check_rules, generation_rules
 from outreach_emulator.population import Ownership
+from outreach_emulator.reverse_links import plan_links
 from outreach_pipeline.catalog import Stream, catalog
 
 _MASK = (1 << 64) - 1
@@ -92,6 +93,7 @@ class Draft:
 
 Builder = Callable[[Draft], Any]
 Resolver = Callable[[int, dict[str, int | None]], int | None]
+Members = Callable[[int], list[int]]
 
 
 class RecordFactory:
@@ -108,6 +110,7 @@ class RecordFactory:
             child: Ownership(sizes[child], sizes[parent])
             for child, (_, parent) in self.rules.owners.items()
         }
+        self.links = plan_links(self.streams, self.rules, sizes)
         self._resolvers = {path: self._plan_to_one(s) for path, s in self.streams.items()}
         self._children = {path: self._plan_to_many(s) for path, s in self.streams.items()}
         self._attribute_plans = {path: attribute_plan(s) for path, s in self.streams.items()}
@@ -132,18 +135,34 @@ class RecordFactory:
         return {rel: resolved[rel] for rel in self.streams[path].to_one}
 
     def to_many(self, path: str, record_id: int) -> dict[str, list[int]]:
-        return {
-            rel: list(owned.children_of(record_id)) if owned else []
-            for rel, owned in self._children[path]
-        }
+        """Owned records, and the picks of the side holding a many-to-many link; the lists
+        that reverse another stream's link are filled by the record store (``reverse_links``)."""
+        return {rel: members(record_id) for rel, members in self._children[path]}
 
-    def _plan_to_many(self, stream: Stream) -> list[tuple[str, Ownership | None]]:
-        plan: list[tuple[str, Ownership | None]] = []
+    def _plan_to_many(self, stream: Stream) -> list[tuple[str, Members]]:
+        plan: list[tuple[str, Members]] = []
         for rel, target_type in stream.to_many.items():
             target = self.path_of_type.get(target_type)
-            owned = target is not None and self.rules.owner_stream(target) == stream.path
-            plan.append((rel, self.ownership[target] if owned and target else None))
+            if target is not None and self.rules.owner_stream(target) == stream.path:
+                plan.append((rel, _children(self.ownership[target])))
+            elif target is not None and (stream.path, rel) in self.links.many_to_many:
+                plan.append((rel, self._memberships(stream.path, rel, target)))
+            else:
+                plan.append((rel, _no_members))
         return plan
+
+    def _memberships(self, path: str, rel: str, target: str) -> Members:
+        """One record of ``target`` for every record, a second one for a third of them."""
+        size, seed, second_salt = self.sizes[target], self.seed, salt(f"{rel}.second")
+
+        def members(record_id: int) -> list[int]:
+            first = self.pick(path, record_id, rel, size)
+            chosen = {first}
+            if mix(seed, second_salt, record_id) % 3 == 0:
+                chosen.add(self.pick(path, record_id, f"{rel}.second", size))
+            return sorted(i for i in chosen if i is not None)
+
+        return members
 
     def _plan_to_one(self, stream: Stream) -> list[tuple[str, Resolver]]:
         def priority(item: tuple[str, str]) -> int:
@@ -261,6 +280,14 @@ class RecordFactory:
         words, suffixes = fake.COMPANY_WORDS, fake.COMPANY_SUFFIXES
         name = f"{words[key % len(words)]} {suffixes[(key >> 8) % len(suffixes)]}"
         return name if account_id is None or account_id <= 300 else f"{name} {account_id}"
+
+
+def _children(ownership: Ownership) -> Members:
+    return lambda record_id: list(ownership.children_of(record_id))
+
+
+def _no_members(record_id: int) -> list[int]:
+    return []
 
 
 def _first(ids: range) -> int | None:

@@ -11,6 +11,7 @@ from outreach_emulator import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
+    DOCUMENTED_TOKEN_MINT_INTERVAL,
     Emulator,
     EmulatorConfig,
 )
@@ -39,6 +40,18 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--access-token-ttl", type=int, default=7200)
     parser.add_argument("--rate-limit", type=int, default=10_000, help="requests/hour/user")
     parser.add_argument("--refresh-mode", choices=("single_use", "lenient"), default="single_use")
+    parser.add_argument(
+        "--token-mint-interval",
+        type=float,
+        default=DOCUMENTED_TOKEN_MINT_INTERVAL,
+        help="least seconds between two tokens minted for one user, else 429 (0: no limit)",
+    )
+    parser.add_argument(
+        "--old-access-tokens",
+        choices=("revoke", "keep"),
+        default="revoke",
+        help="what a refresh does to the access token it replaces (default: revoke)",
+    )
     parser.add_argument(
         "--warm", action="store_true", help="serialize every record before serving (uses all cores)"
     )
@@ -78,6 +91,8 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
             auto_consent=args.auto_consent,
             access_token_ttl=args.access_token_ttl,
             refresh_mode=args.refresh_mode,
+            token_mint_interval=args.token_mint_interval,
+            old_access_tokens=args.old_access_tokens,
             rate_limit=args.rate_limit,
             s2s_guid=args.s2s_guid,
             s2s_public_key_pem=key,

@@ -1,12 +1,14 @@
 """One process of the concurrent-refresh test: requests through the shared grant until a deadline.
 
-Settings come from the ``OUTREACH_*`` environment; prints one JSON line of counts.
+Settings come from the ``OUTREACH_*`` environment. Prints ``ready`` once set up, then reads the
+start time (epoch seconds) from stdin and, at the end, prints one JSON line of counts.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections import Counter
 
@@ -20,7 +22,6 @@ from outreach_pipeline.settings import load_settings
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--start-at", type=float, required=True, help="epoch seconds")
     parser.add_argument("--seconds", type=float, required=True)
     args = parser.parse_args()
     settings = load_settings(dotenv=None)
@@ -28,8 +29,10 @@ def main() -> None:
     assert isinstance(auth, BearerTokenAuth) and isinstance(auth.tokens, TokenManager)
     statuses: Counter[int] = Counter()
     errors: Counter[str] = Counter()
-    time.sleep(max(0.0, args.start_at - time.time()))
-    deadline = args.start_at + args.seconds
+    print("ready", flush=True)
+    start_at = float(sys.stdin.readline())
+    time.sleep(max(0.0, start_at - time.time()))
+    deadline = start_at + args.seconds
     with httpx.Client(auth=auth, timeout=30) as client:
         while time.time() < deadline:
             try:

@@ -1,5 +1,8 @@
-"""Eight processes share one grant whose access tokens live 5 s, under single-use refresh tokens:
-no refresh token may be spent twice (that would be ``invalid_grant``) and every request succeeds.
+"""Eight processes share one grant whose access tokens live 5 s, under single-use refresh tokens,
+access tokens revoked by the refresh that replaces them and a limit on how often tokens may be
+minted: no refresh token may be spent twice (that would be ``invalid_grant``), no mint may come
+sooner than half a token lifetime after the last (Outreach allows one a minute per user; its
+tokens live two hours, this test's 5 s) and every request succeeds.
 
 The default suite runs 20 s; ``pytest -m slow`` runs the full minute. Figures are printed
 (``pytest -s``) as one ``concurrent refresh:`` line.
@@ -24,28 +27,42 @@ ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("refresh_worker.py")
 PROCESSES = 8
 ACCESS_TOKEN_TTL = 5
+MINT_INTERVAL = ACCESS_TOKEN_TTL / 2
 
 
 def run_concurrent_refresh(
     make_emulator: Callable[..., Emulator], tmp_path: Path, seconds: float
 ) -> None:
     emulator = make_emulator(
-        access_token_ttl=ACCESS_TOKEN_TTL, refresh_mode="single_use", rate_limit=10**9
+        access_token_ttl=ACCESS_TOKEN_TTL,
+        refresh_mode="single_use",
+        old_access_tokens="revoke",
+        token_mint_interval=MINT_INTERVAL,
+        rate_limit=10**9,
     )
     env = emulator_env(emulator, tmp_path / "grant.json", "http://127.0.0.1:8976/callback")
     store_issued_grant(emulator, settings_from(env))
-    start_at = time.time() + 3  # every worker imported and waiting before the first request
     workers = [
         subprocess.Popen(
-            [sys.executable, str(WORKER), "--start-at", str(start_at), "--seconds", str(seconds)],
+            [sys.executable, str(WORKER), "--seconds", str(seconds)],
             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
             cwd=tmp_path,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(PROCESSES)
     ]
+    # Every worker imported and waiting before the first request, however long importing took
+    # on a busy machine: the start is given once all have said they are ready.
+    for worker in workers:
+        assert worker.stdout is not None and worker.stdout.readline() == "ready\n"
+    start_at = time.time() + 0.5
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write(f"{start_at}\n")
+        worker.stdin.flush()  # communicate() closes it
     reports = []
     for worker in workers:
         output, errors = worker.communicate(timeout=seconds + 60)
@@ -61,10 +78,14 @@ def run_concurrent_refresh(
         "requests": requests,
         "refreshes": refreshes,
         "invalid_grant": grants["refused"],
+        "mint_429": grants["mint_limited"],
+        "old_access_tokens_revoked": grants["access_revoked"],
         "api_401": emulator.stats["statuses"].get("401", 0),
     }
     print(f"concurrent refresh: {json.dumps(figures)}")
     assert grants["refused"] == 0
+    # One refresh for all eight processes each time: none came too soon after another.
+    assert grants["mint_limited"] == 0
     assert all(r["errors"] == {} for r in reports), reports
     assert all(set(r["statuses"]) == {"200"} for r in reports), reports
     assert refreshes == grants["refreshes"]

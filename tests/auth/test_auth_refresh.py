@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,8 +20,9 @@ from outreach_pipeline.auth.token_manager import TokenManager
 from outreach_pipeline.auth.token_store import FileTokenStore, open_token_store
 from outreach_pipeline.retry import TOKEN_REQUESTS, RetryPolicy
 from outreach_pipeline.settings import Settings
-from tests.auth.auth_support import settings_from, store_issued_grant
+from tests.auth.auth_support import emulator_env, settings_from, store_issued_grant
 
+REDIRECT_URI = "http://127.0.0.1:8976/callback"
 QUICK = replace(TOKEN_REQUESTS, attempts=4, initial_wait=0.01, max_wait=0.05, attempt_timeout=2.0)
 
 
@@ -139,7 +141,43 @@ def test_the_spent_refresh_token_is_dead_and_the_stored_one_lives(
         refused(first.refresh_token)
     later = harness()  # another process: reads the store, spends the rotated token
     later.clock.offset = 2 * 7200
+    oauth_emulator.clock.advance(7200)  # the server sees the hours pass too (one mint a minute)
     assert later.get().status_code == 200 and later.manager.refreshes == 1
+
+
+def test_a_process_holding_a_revoked_access_token_takes_the_stored_one(
+    oauth_emulator: Emulator, settings: Settings, harness: Callable[..., Harness]
+) -> None:
+    """The emulator revokes the access token a refresh replaces (Doorkeeper's way): a second
+    process still holding it gets 401 and must take the stored token, not refresh again (a
+    second mint within the minute would answer 429)."""
+    store_issued_grant(oauth_emulator, settings)
+    first, second = harness(), harness()
+    assert first.get().status_code == 200 and second.get().status_code == 200
+    first.clock.offset = 7200
+    assert first.get().status_code == 200 and first.manager.refreshes == 1
+    assert second.get().status_code == 200
+    assert second.manager.refreshes == 0 and unauthorized(oauth_emulator) == 1
+    grants = oauth_emulator.grants.summary()
+    assert grants["access_revoked"] == 1 and grants["mint_limited"] == 0
+
+
+def test_a_refresh_too_soon_after_the_last_mint_waits_and_keeps_the_grant(
+    make_emulator: Callable[..., Emulator], tmp_path: Path, harness: Callable[..., Harness]
+) -> None:
+    emulator = make_emulator(token_mint_interval=2, rate_limit=10**9)
+    settings = settings_from(emulator_env(emulator, tmp_path / "grant.json", REDIRECT_URI))
+    store_issued_grant(emulator, settings)
+    h = harness(settings)
+    h.clock.offset = 7200
+    assert h.get().status_code == 200  # the first mint
+    h.clock.offset = 2 * 7200  # due again at once: the next mint is 429 with Retry-After
+    started = time.monotonic()
+    assert h.get().status_code == 200
+    assert time.monotonic() - started >= 1
+    grants = emulator.grants.summary()
+    assert (grants["mint_limited"], grants["refreshes"], grants["refused"]) == (1, 2, 0)
+    assert h.stored().reauthorization is None
 
 
 def test_threads_due_at_once_refresh_once(

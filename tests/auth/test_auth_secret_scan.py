@@ -98,6 +98,7 @@ def test_no_secret_is_ever_shown(
     seen.texts += [repr(manager), repr(auth), repr(oauth_client(settings, "development"))]
     with httpx.Client(auth=auth) as client:
         offset = 7200
+        oauth_emulator.clock.advance(7200)  # the server sees the hours pass too
         assert client.get(f"{settings.api_url}/users").status_code == 200  # refreshed
         seen.grant_tokens(settings)
         oauth_emulator.faults.set(latency=0.3)

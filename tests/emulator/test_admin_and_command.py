@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from outreach_emulator import Emulator
+from outreach_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator
 from outreach_emulator.faults import PROFILES
 from tests.emulator.support import api_client, authorization_code, exchange, refresh
 
@@ -112,6 +112,10 @@ def test_command_serves_until_sigterm() -> None:
         "--auto-consent",
         "--refresh-mode",
         "lenient",
+        "--token-mint-interval",
+        "0",
+        "--old-access-tokens",
+        "keep",
         "--redirect-uri",
         "http://127.0.0.1:8976/callback",
         "--redirect-uri",
@@ -133,6 +137,22 @@ def test_command_serves_until_sigterm() -> None:
             headers={"Authorization": f"Bearer {tokens['access_token']}"},
         )
         assert len(listing.json()["data"]) == 50
+        for _ in range(2):  # no mint limit: two refreshes at once; the old access token kept
+            refreshed = httpx.post(
+                base_url + "/oauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": tokens["refresh_token"],
+                    "client_id": DEFAULT_CLIENT_ID,
+                    "client_secret": DEFAULT_CLIENT_SECRET,
+                },
+            )
+            assert refreshed.status_code == 200
+        listing = httpx.get(
+            api_url + "/prospects",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
+        assert listing.status_code == 200
         admin.close()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0

@@ -21,6 +21,7 @@ from tests.emulator.support import (
 )
 
 DAY = 24 * 3600
+MINUTE = 60  # at most one token minted per user and minute (token_mint_interval)
 
 
 def test_auto_consent_redirects_with_a_code_and_the_state_untouched(emulator: Emulator) -> None:
@@ -159,11 +160,13 @@ def test_secret_with_reserved_characters_works_form_encoded_or_basic(emulator: E
 
 def test_refresh_rotates_and_single_use_rejects_the_spent_token(emulator: Emulator) -> None:
     first = exchange(emulator, authorization_code(emulator)).json()
+    emulator.clock.advance(MINUTE)
     second = refresh(emulator, first["refresh_token"])
     assert second.status_code == 200
     rotated = second.json()
     assert rotated["refresh_token"] != first["refresh_token"]
     assert rotated["access_token"] != first["access_token"]
+    emulator.clock.advance(MINUTE)
     spent = refresh(emulator, first["refresh_token"])
     assert spent.status_code == 400
     assert spent.json()["error"] == "invalid_grant"
@@ -173,7 +176,9 @@ def test_refresh_rotates_and_single_use_rejects_the_spent_token(emulator: Emulat
 def test_lenient_mode_keeps_spent_refresh_tokens_valid(make_emulator) -> None:
     emulator = make_emulator(refresh_mode="lenient")
     first = exchange(emulator, authorization_code(emulator)).json()
+    emulator.clock.advance(MINUTE)
     assert refresh(emulator, first["refresh_token"]).status_code == 200
+    emulator.clock.advance(MINUTE)
     again = refresh(emulator, first["refresh_token"])
     assert again.status_code == 200
     assert again.json()["refresh_token"] != first["refresh_token"]
@@ -181,6 +186,7 @@ def test_lenient_mode_keeps_spent_refresh_tokens_valid(make_emulator) -> None:
 
 def test_refresh_accepts_an_optional_redirect_uri(emulator: Emulator) -> None:
     first = exchange(emulator, authorization_code(emulator)).json()
+    emulator.clock.advance(MINUTE)
     response = refresh(
         emulator, first["refresh_token"], redirect_uri=emulator.config.redirect_uris[0]
     )
@@ -284,3 +290,56 @@ def test_access_tokens_are_jwts_naming_the_authorizing_user(emulator: Emulator) 
     forged = ".".join((header, payload, signature[::-1]))
     answer = httpx.get(emulator.api_url + "/users", headers={"Authorization": f"Bearer {forged}"})
     assert answer.status_code == 401
+
+
+def test_a_second_mint_within_a_minute_answers_429_retry_later(emulator: Emulator) -> None:
+    first = exchange(emulator, authorization_code(emulator)).json()
+    emulator.clock.advance(20)
+    busy = refresh(emulator, first["refresh_token"])
+    assert (busy.status_code, busy.text) == (429, "Retry later")
+    assert busy.headers["Retry-After"] == "40"
+    assert exchange(emulator, authorization_code(emulator)).status_code == 429
+    emulator.clock.advance(40)
+    # The 429 spent nothing: the refresh token still rotates once the minute is over.
+    rotated = refresh(emulator, first["refresh_token"])
+    assert rotated.status_code == 200
+    assert emulator.grants.summary()["mint_limited"] == 2
+
+
+def test_the_mint_limit_is_per_user_and_switchable(make_emulator) -> None:
+    emulator = make_emulator()
+    ada = emulator.grants.issue(["prospects.read"], user_id=1)
+    bob = emulator.grants.issue(["prospects.read"], user_id=2)
+    assert refresh(emulator, ada["refresh_token"]).status_code == 200
+    assert refresh(emulator, bob["refresh_token"]).status_code == 200
+    unlimited = make_emulator(token_mint_interval=0)
+    tokens = unlimited.grants.issue(["prospects.read"])
+    for _ in range(3):
+        answer = refresh(unlimited, tokens["refresh_token"])
+        assert answer.status_code == 200
+        tokens = answer.json()
+
+
+def test_a_refresh_revokes_the_access_token_issued_with_the_spent_refresh_token(
+    emulator: Emulator,
+) -> None:
+    first = emulator.grants.issue(["prospects.read"])
+    rotated = refresh(emulator, first["refresh_token"]).json()
+    old = httpx.get(
+        emulator.api_url + "/prospects",
+        headers={"Authorization": f"Bearer {first['access_token']}"},
+    )
+    assert old.status_code == 401
+    new = httpx.get(
+        emulator.api_url + "/prospects",
+        headers={"Authorization": f"Bearer {rotated['access_token']}"},
+    )
+    assert new.status_code == 200
+
+
+def test_old_access_tokens_can_be_kept_valid_after_a_refresh(make_emulator) -> None:
+    emulator = make_emulator(old_access_tokens="keep")
+    first = emulator.grants.issue(["prospects.read"])
+    assert refresh(emulator, first["refresh_token"]).status_code == 200
+    headers = {"Authorization": f"Bearer {first['access_token']}"}
+    assert httpx.get(emulator.api_url + "/prospects", headers=headers).status_code == 200

@@ -43,7 +43,9 @@ def test_a_grant_revoked_mid_sync(tmp_path: Path) -> None:
         kept = read_snapshot(db_path)
 
         emulator.admin.post("/faults/reset")
-        env = authorized_environment(emulator, tmp_path)  # `auth login` again: a new grant
+        # A minute later (one token minted a minute per user), `auth login` again: a new grant.
+        emulator.admin.post("/clock", json={"advance": 60})
+        env = authorized_environment(emulator, tmp_path)
         rerun = sync_process(env, *BATCH)
         _, rerun_err = rerun.communicate(timeout=120)
         assert rerun.returncode == 0, rerun_err

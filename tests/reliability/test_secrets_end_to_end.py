@@ -116,6 +116,8 @@ def test_no_secret_anywhere_after_a_whole_session(
     emulator = make_emulator(
         redirect_uris=(redirect_uri,),
         access_token_ttl=2,
+        # Outreach allows one mint a minute for tokens living two hours; here they live 2 s.
+        token_mint_interval=1,
         rate_limit=10**9,
         s2s_guid="e2e-guid",
         s2s_install_id="e2e-install",

@@ -29,7 +29,13 @@ TOKEN_SECONDS = 2
 def run_long_sync(
     make_emulator: Callable[..., Emulator], tmp_path: Path, scale: int, latency: float
 ) -> None:
-    emulator = make_emulator(scale=scale, access_token_ttl=TOKEN_SECONDS, rate_limit=10**9)
+    # Outreach allows one mint a minute for tokens living two hours; scaled to these tokens.
+    emulator = make_emulator(
+        scale=scale,
+        access_token_ttl=TOKEN_SECONDS,
+        token_mint_interval=TOKEN_SECONDS / 2,
+        rate_limit=10**9,
+    )
     emulator.faults.set(latency=latency)
     settings = load_settings(env=stored_grant_env(emulator, tmp_path), dotenv=None)
     streams = [replace(s, page_size=10) for s in catalog().values()]
