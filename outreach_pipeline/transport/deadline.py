@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 import httpcore
 import httpx
 
-from outreach_pipeline.transport import current_stop
+from outreach_pipeline.transport.stop_context import current_stop
 
 T = TypeVar("T")
 # Seconds a read waits at a time while a run's stop event may end it.
