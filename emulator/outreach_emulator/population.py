@@ -68,10 +68,12 @@ def sizes(scale: int) -> dict[str, int]:
         "sequenceTemplates": sequences * 5,
         "templates": max(10, scale // 200),
         "snippets": max(5, scale // 400),
-        "opportunityProspectRoles": scale // 10,
-        "accountNotes": scale // 40,
-        "prospectNotes": scale // 20,
-        "recipients": scale // 20,
+        # At least one record each, at any scale: a client (and the benchmarks, which change
+        # a share of every stream) meets every stream.
+        "opportunityProspectRoles": max(1, scale // 10),
+        "accountNotes": max(1, scale // 40),
+        "prospectNotes": max(1, scale // 20),
+        "recipients": max(1, scale // 20),
         "favorites": max(5, scale // 100),
         "kaiaRecordings": max(3, scale // 200),
         "purchases": max(5, scale // 40),
