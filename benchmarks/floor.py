@@ -18,7 +18,7 @@ import orjson
 
 from benchmarks.measurements import Measurement
 from benchmarks.setting import ACCESS_TOKEN_VARIABLE, ROOT, Setting, measure_child
-from outreach_pipeline.catalog import catalog
+from outreach_pipeline.catalog import default_streams
 
 LINKS = b'],"links":{'
 NEXT = b'"next":"'
@@ -41,7 +41,7 @@ def fetch_all(api_url: str, token: str, pages: Path | None) -> int:
     """Fetch every page; keep them as files under ``pages`` when given. Returns the pages."""
     count = 0
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=300) as http:
-        for stream in catalog().values():
+        for stream in default_streams():
             url: str | None = f"{api_url}/{stream.path}?page[size]={stream.page_size}&count=false"
             number = 0
             while url:
@@ -59,7 +59,7 @@ def fetch_all(api_url: str, token: str, pages: Path | None) -> int:
 def load(pages: Path, database: Path) -> None:
     """One table per stream from its page files, records unnested, in one DuckDB statement each."""
     with duckdb.connect(str(database)) as con:
-        for stream in catalog().values():
+        for stream in default_streams():
             con.execute(
                 f"CREATE TABLE {stream.table} AS SELECT unnest(data, recursive := true) "
                 f"FROM read_json('{pages}/{stream.table}-*.json', maximum_object_size=1e9)"

@@ -11,7 +11,7 @@ from benchmarks.emulator import Traffic
 from benchmarks.measurements import Measurement
 from benchmarks.peers.venvs import peer_venv
 from benchmarks.setting import Setting, measure_child
-from outreach_pipeline.catalog import catalog
+from outreach_pipeline.catalog import default_streams
 
 PACKAGES = ["dlt[duckdb]==1.31.0"]
 PIPELINE = Path(__file__).with_name("dlt_pipeline.py")
@@ -36,7 +36,7 @@ def measure(setting: Setting, repeat: int, venv: Path) -> Measurement:
         "database": str(folder / "dlt.duckdb"),
         "pipelines_dir": str(folder / "pipelines"),
         "streams": [
-            {"path": s.path, "table": s.table, "page_size": s.page_size} for s in catalog().values()
+            {"path": s.path, "table": s.table, "page_size": s.page_size} for s in default_streams()
         ],
     }
     (folder / "config.json").write_text(json.dumps(config))

@@ -123,7 +123,6 @@ NAMED: dict[str, Builder] = {
     "own_user_email": lambda d: f"user{d.id}@{_ORG_DOMAIN}",
     "own_username": lambda d: f"user{d.id}",
     "user_email": lambda d: f"user{d.rels.get('user')}@{_ORG_DOMAIN}",
-    "user_id": lambda d: d.rels.get("user"),
     "user_username": lambda d: f"user{d.rels.get('user')}",
     "mailing_subject": lambda d: f"{fake.words(d.rng, 2, 4).capitalize()} for {_prospect_first(d)}",
     "mailing_html": _mailing_html,
@@ -188,6 +187,11 @@ def _every(n: int) -> Builder:
     return lambda d: d.id % n == 0
 
 
+def _relationship_id(name: str) -> Builder:
+    """The id of the record's to-one relationship ``name`` (``batchItem.batchId``)."""
+    return lambda d: d.rels.get(name)
+
+
 def _trashed_every(n: int) -> Builder:
     return lambda d: iso_ms(d.updated_ms) if d.id % n == 0 else None
 
@@ -203,6 +207,7 @@ PARAMETRIZED: dict[str, Callable[..., Builder]] = {
     "chance": _chance,
     "every": _every,
     "trashed_every": _trashed_every,
+    "relationship_id": _relationship_id,
 }
 
 
@@ -256,13 +261,15 @@ def _string(name: str, facts: AttributeFacts | None) -> Builder:
 
 
 def attribute_plan(stream: Stream) -> tuple[dict[str, Any], list[tuple[str, Builder]]]:
-    """(all attributes set to null, builders for the attributes that get a value)."""
-    template: dict[str, Any] = dict.fromkeys(stream.attributes)
+    """(all attributes set to null, builders for the attributes that get a value). Withheld
+    attributes are served too, as the API serves them: the pipeline must not land them."""
+    served = {**stream.attributes, **stream.withheld}
+    template: dict[str, Any] = dict.fromkeys(served)
     builders: list[tuple[str, Builder]] = []
     rules = generation_rules()
     specific = rules.attributes.get(stream.path, {})
     facts = facts_of(stream.path).attributes
-    for name, kind in stream.attributes.items():
+    for name, kind in served.items():
         build: Builder | None
         if name == "createdAt":
             build = _created

@@ -443,7 +443,7 @@ class RecordStore:
         stream = table.stream
         self._check_attributes(stream, attributes)
         now = self.clock.now_ms()
-        values: dict[str, Any] = dict.fromkeys(stream.attributes)
+        values: dict[str, Any] = dict.fromkeys([*stream.attributes, *stream.withheld])
         values.update(attributes)
         for stamp in ("createdAt", "updatedAt"):
             if stamp in stream.attributes:
@@ -509,7 +509,7 @@ class RecordStore:
 
     @staticmethod
     def _check_attributes(stream: Stream, attributes: Mapping[str, Any]) -> None:
-        unknown = set(attributes) - set(stream.attributes)
+        unknown = set(attributes) - set(stream.attributes) - set(stream.withheld)
         if unknown:
             raise ValueError(f"{stream.path} has no attributes {sorted(unknown)}")
 

@@ -10,7 +10,8 @@ They say what the generated data looks like, stream by stream, as data rather th
   and not the default ``pick`` (a deterministic choice, a quarter left empty). Rules: ``always``
   (a pick never left empty), ``none``, ``account_of_prospect``, ``first_of_prospect`` (the
   first record the prospect owns in the target stream), ``mailbox_of_user``, ``own_mailbox``,
-  ``sequence_of_state``, ``step_of_sequence`` (implemented in ``records``).
+  ``prospect_of_opportunity``, ``sequence_of_state``, ``step_of_sequence`` (implemented in
+  ``records``).
 - ``shared_attributes`` and ``attributes``: which value an attribute gets, by name for every
   stream, then per stream (which wins). A rule is a builder's name or a one-key object with its
   parameters (implemented in ``attributes``). Attributes with no rule get one by their type.

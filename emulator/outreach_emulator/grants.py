@@ -36,7 +36,7 @@ DEVELOPMENT_GRANT_TTL = 7 * 24 * 3600
 APP_TOKEN_TTL = 3600
 SCOPE_ACTIONS = ("read", "write", "delete", "all")
 # Resources outside the stream catalog that Outreach still grants scopes for.
-EXTRA_SCOPE_RESOURCES = ("webhooks", "profiles", "roles", "rulesets", "schedules")
+EXTRA_SCOPE_RESOURCES = ("schedules",)
 
 
 def known_scope(scope: str) -> bool:

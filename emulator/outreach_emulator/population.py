@@ -1,10 +1,14 @@
 """How many records each stream holds for a given scale, and which records own which.
 
 ``scale`` is the number of prospects. At scale 20,000 the proportions below give about
-252,000 records: per prospect 3 mailings, 2 events, 1.5 email addresses, 1.5 tasks,
-1.2 phone numbers, 1 call, 1 sequence state and 0.25 opportunities; 1 account per 10
-prospects; 1 user per 100 prospects (at least 5) with one mailbox each; and small reference
-streams (stages, personas, dispositions, ...).
+252,000 records in the 25 streams most workspaces fill: per prospect 3 mailings, 2 events,
+1.5 email addresses, 1.5 tasks, 1.2 phone numbers, 1 call, 1 sequence state and 0.25
+opportunities; 1 account per 10 prospects; 1 user per 100 prospects (at least 5) with one
+mailbox each; and small reference streams (stages, personas, dispositions, ...). The other
+streams stay small (about 5,600 records more at scale 20,000): a prospect role per 10
+prospects (on 2 opportunities in 5), a note per 20 prospects and per 4 accounts, a recipient
+per 20 prospects, a few favorites, recordings, purchases and aliases, and a handful of each
+kind of setting.
 
 Which streams own which is a generation rule (``owners`` in generation.json). Ownership is
 contiguous: child ``c`` of ``C`` children spread over ``P`` parents belongs to
@@ -24,6 +28,19 @@ FIXED_SIZES = {
     "taskPriorities": 3,
     "opportunityStages": 7,
     "duties": 10,
+    "contentCategories": 4,
+    "contentCategoryMemberships": 12,
+    "contentCategoryOwnerships": 4,
+    "products": 10,
+    "profiles": 3,
+    "roles": 6,
+    "rulesets": 3,
+    "taskDispositions": 5,
+    "taskPurposes": 5,
+    "batches": 4,
+    "batchItems": 40,
+    "complianceRequests": 3,
+    "webhooks": 2,
 }
 
 
@@ -51,6 +68,16 @@ def sizes(scale: int) -> dict[str, int]:
         "sequenceTemplates": sequences * 5,
         "templates": max(10, scale // 200),
         "snippets": max(5, scale // 400),
+        # At least one record each, at any scale: a client (and the benchmarks, which change
+        # a share of every stream) meets every stream.
+        "opportunityProspectRoles": max(1, scale // 10),
+        "accountNotes": max(1, scale // 40),
+        "prospectNotes": max(1, scale // 20),
+        "recipients": max(1, scale // 20),
+        "favorites": max(5, scale // 100),
+        "kaiaRecordings": max(3, scale // 200),
+        "purchases": max(5, scale // 40),
+        "mailAliases": max(2, users // 2),
     }
 
 

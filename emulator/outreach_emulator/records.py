@@ -207,6 +207,11 @@ class RecordFactory:
         mailboxes = self.ownership[target]
         return lambda record_id, resolved: _first(mailboxes.children_of(record_id))
 
+    def _prospect_of_opportunity(self, path: str, rel: str, target: str) -> Resolver:
+        """The primary prospect of the record's opportunity (the prospect owning it)."""
+        opportunities = self.ownership["opportunities"]
+        return lambda record_id, resolved: opportunities.parent_of(resolved["opportunity"] or 0)
+
     def _sequence_of_state(self, path: str, rel: str, target: str) -> Resolver:
         return lambda record_id, resolved: (
             self.pick("sequenceStates", state, "sequence", self.sizes[target])
@@ -250,6 +255,7 @@ class RecordFactory:
         "first_of_prospect": _first_of_prospect,
         "mailbox_of_user": _mailbox_of_user,
         "own_mailbox": _own_mailbox,
+        "prospect_of_opportunity": _prospect_of_opportunity,
         "sequence_of_state": _sequence_of_state,
         "step_of_sequence": _step_of_sequence,
     }

@@ -34,7 +34,9 @@ def register(parser: argparse.ArgumentParser) -> None:
         "--no-browser", action="store_true", help="print the URL without opening a browser"
     )
     login_parser.add_argument(
-        "--streams", help="comma-separated streams to ask scopes for (default: all)"
+        "--streams",
+        help="comma-separated streams to ask scopes for (default: all but the admin-only "
+        "complianceRequests and webhooks)",
     )
     login_parser.add_argument(
         "--credentials",

@@ -39,7 +39,11 @@ def register(parser: argparse.ArgumentParser) -> None:
         "Fetch what changed since the last run (or everything, the first time) "
         "into OUTREACH_DUCKDB_PATH and print a summary per stream."
     )
-    parser.add_argument("--streams", help="comma-separated stream paths (default: all)")
+    parser.add_argument(
+        "--streams",
+        help="comma-separated stream paths (default: all but the admin-only "
+        "complianceRequests and webhooks)",
+    )
     parser.add_argument(
         "--full-refresh", action="store_true", help="fetch everything, ignoring saved cursors"
     )

@@ -1,5 +1,6 @@
-"""Nightly sync of every stream, and the weekly delete sweep; both skip (saying why) while
-the grant needs reauthorization.
+"""Nightly sync of every stream on by default, and the weekly delete sweep; both skip (saying
+why) while the grant needs reauthorization. Streams off by default (they need an administrator's
+grant) have assets too, materialized by hand or by a job of one's own.
 
 Both fire in ``OUTREACH_SCHEDULE_TIMEZONE`` (an IANA name, default UTC), read when the code
 location loads.
@@ -10,7 +11,9 @@ from __future__ import annotations
 import dagster as dg
 
 from outreach_pipeline.auth import LOGIN_HINT
+from outreach_pipeline.catalog import catalog
 from outreach_pipeline.defs.assets import GROUP, outreach_streams
+from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import load_settings
 
@@ -24,16 +27,21 @@ def schedule_timezone() -> str:
     return load_settings(dotenv=None, only=["schedule_timezone"]).schedule_timezone
 
 
+ON_BY_DEFAULT = dg.AssetSelection.groups(GROUP) - dg.AssetSelection.assets(
+    *(asset_key(s) for s in catalog().values() if not s.default)
+)
+
 nightly_job = dg.define_asset_job(
     "outreach_nightly",
-    selection=dg.AssetSelection.groups(GROUP),
-    description="Bring every Outreach stream up to date.",
+    selection=ON_BY_DEFAULT,
+    description="Bring every Outreach stream on by default up to date.",
 )
 
 sweep_job = dg.define_asset_job(
     "outreach_delete_sweep",
-    selection=dg.AssetSelection.groups(GROUP),
-    description="Sync every stream and list all ids to mark records deleted in Outreach.",
+    selection=ON_BY_DEFAULT,
+    description="Sync every stream on by default and list all ids to mark records deleted in "
+    "Outreach.",
     config=dg.RunConfig(ops={outreach_streams.op.name: {"config": {"sweep_deletes": True}}}),
 )
 

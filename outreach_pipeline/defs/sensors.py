@@ -30,7 +30,7 @@ import dagster as dg
 from pydantic import Field
 
 from outreach_pipeline.auth import LOGIN_HINT, GrantHealth, duration, new_state, oauth_client
-from outreach_pipeline.catalog import catalog, scopes_for
+from outreach_pipeline.catalog import catalog, default_streams, scopes_for
 from outreach_pipeline.defs.alerts import AlertsResource
 from outreach_pipeline.defs.grant_health import (
     GRANT_HEALTH_JOB,
@@ -84,7 +84,7 @@ def authorize_url(outreach: OutreachResource, health: GrantHealth) -> str | None
     except SettingsError:
         return None
     kind = client.credentials.kind
-    return client.authorize_url(scopes_for(list(catalog().values())), new_state(kind))
+    return client.authorize_url(scopes_for(default_streams()), new_state(kind))
 
 
 def _action(url: str | None) -> str:

@@ -201,7 +201,8 @@ class RecordConverter:
     def __init__(self, stream: Stream) -> None:
         self.stream = stream
         self.columns: list[Column] = columns(stream)
-        self._known_attributes = frozenset(stream.attributes)
+        # Withheld attributes (secrets) count as known, so they stay out of ``_extra`` too.
+        self._known_attributes = frozenset([*stream.attributes, *stream.withheld])
         self._attribute_names = [c.api_name for c in self.columns if c.source == "attribute"]
         self._known_relationships = frozenset([*stream.to_one, *stream.to_many, *stream.links_only])
         self.bridges: list[Bridge] = bridges(stream)

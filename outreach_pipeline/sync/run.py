@@ -9,7 +9,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 
 import httpx
 
-from outreach_pipeline.catalog import Stream, catalog
+from outreach_pipeline.catalog import Stream, catalog, default_streams
 from outreach_pipeline.client import (
     ApiUnusable,
     FetchError,
@@ -42,9 +42,10 @@ def run_sync(
     stop: threading.Event | None = None,
     progress: SyncProgress | None = None,
 ) -> list[StreamResult]:
-    """Sync ``streams`` (default: all) into ``settings.duckdb_path``; one result per stream,
-    in the order given. A stream's failure is in its result; other streams go on. Auth errors
-    (``AuthError``, e.g. ``ReauthorizationRequired``) propagate once the running streams have
+    """Sync ``streams`` (default: the catalog's ``default_streams``) into
+    ``settings.duckdb_path``; one result per stream, in the order given. A stream's failure
+    is in its result; other streams go on. Auth errors (``AuthError``, e.g.
+    ``ReauthorizationRequired``) propagate once the running streams have
     stopped; one before any stream started is recorded as each stream's failed run first.
 
     ``budget`` defaults to the process-wide budget of ``settings.api_url`` (one authorizing
@@ -71,7 +72,7 @@ def run_sync(
     options = options or SyncOptions()
     stop = stop or threading.Event()
     progress = progress or SyncProgress()
-    selected = list(streams) if streams is not None else list(catalog().values())
+    selected = list(streams) if streams is not None else default_streams()
     paths = [stream.path for stream in selected]
     if len(set(paths)) < len(paths):
         # Two loads of one stream at a time would share its stage table and cursor.

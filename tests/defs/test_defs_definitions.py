@@ -93,6 +93,15 @@ def test_schedules_fire_at_two_in_the_configured_timezone(monkeypatch: pytest.Mo
     assert weekly.job_name == sweep_job.name
 
 
+def test_scheduled_jobs_leave_out_the_streams_off_by_default() -> None:
+    graph = defs.resolve_asset_graph()
+    on = {dg.AssetKey(["outreach", s.path]) for s in catalog().values() if s.default}
+    for job in (nightly_job, sweep_job):
+        selected = job.selection.resolve(graph)
+        assert {key for key in selected if key != GRANT_HEALTH_KEY} == on
+        assert dg.AssetKey(["outreach", "webhooks"]) not in selected
+
+
 def test_an_unknown_timezone_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OUTREACH_SCHEDULE_TIMEZONE", "Mars/Olympus")
     with pytest.raises(SettingsError, match="OUTREACH_SCHEDULE_TIMEZONE"):

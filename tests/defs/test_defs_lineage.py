@@ -24,7 +24,9 @@ def test_streams_depend_on_the_streams_they_reference() -> None:
     assert {"accounts", "users", "stages", "personas"} <= upstream_of("prospects")
     assert "prospects" in upstream_of("emailAddresses")
     assert "users" in upstream_of("accounts")  # owner
-    assert upstream_of("users") == set()  # referenced by nearly all: the graph's root
+    # Referenced by nearly all; only its role and profile (which reference nothing) are above it.
+    assert upstream_of("users") == {"roles", "profiles"}
+    assert upstream_of("roles") == upstream_of("profiles") == set()
     assert upstream_of("duties") == set()  # no relationships
 
 

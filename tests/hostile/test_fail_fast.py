@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from outreach_pipeline.catalog import catalog, select
+from outreach_pipeline.catalog import default_streams, select
 from tests.hostile.oauth_support import cli, environment, stored_grant, sync_runs
 from tests.hostile.server import HostileServer, Reply, Seen, json_reply
 from tests.reliability.cli_runs import start_cli
@@ -54,7 +54,7 @@ def test_an_unreachable_api_ends_a_full_sync_in_seconds(tmp_path: Path, api_url:
     assert f"OUTREACH_API_URL={api_url}" in line and "is the URL right" in line, line
     # The run is on record, a failed row per stream.
     rows = sync_runs(env)
-    assert sorted(r[0] for r in rows) == sorted(catalog())
+    assert sorted(r[0] for r in rows) == sorted(s.path for s in default_streams())
     assert all(r[1] and "OUTREACH_API_URL" in r[1] for r in rows), rows
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from outreach_pipeline.catalog import catalog
+from outreach_pipeline.catalog import default_streams
 from tests.sync.processes import EmulatorProcess, authorized_environment, sync_process
 from tests.sync.support import assert_landing_equals
 
@@ -70,7 +70,7 @@ def _stop_mid_run(
 
     db_path = Path(env["OUTREACH_DUCKDB_PATH"])
     (rows,) = _runs(db_path).values()
-    assert sorted(stream for stream, _ in rows) == sorted(catalog())
+    assert sorted(stream for stream, _ in rows) == sorted(s.path for s in default_streams())
     interrupted = [s for s, error in rows if error is not None]
     assert interrupted, "the signal came after every stream had finished"
     for stream, error in rows:

@@ -13,7 +13,7 @@ import duckdb
 import orjson
 
 from outreach_emulator import Emulator
-from outreach_pipeline.catalog import Stream, catalog
+from outreach_pipeline.catalog import Stream, default_streams
 from outreach_pipeline.landing import columns
 from outreach_pipeline.settings import Settings
 
@@ -115,16 +115,19 @@ def row_differences(stream: Stream, resource: dict[str, Any], stored: dict[str, 
                 expected_id = int(expected_id)  # ids as strings are read as numbers
             if stored[column.name] != expected_id:
                 differences[column.name] = (expected_id, stored[column.name])
-    for name in attributes.keys() - stream.attributes.keys():
+    for name in attributes.keys() - stream.attributes.keys() - stream.withheld.keys():
         if extra.get(name) != attributes[name]:
             differences[f"_extra.{name}"] = (attributes[name], extra.get(name))
+    for name in stream.withheld.keys() & extra.keys():
+        differences[f"_extra.{name}"] = ("withheld", extra[name])
     return differences
 
 
 def assert_landing_equals_emulator(
     emu: Emulator, db_path: Path, streams: Iterable[Stream] | None = None
 ) -> None:
-    """Every stream, every id, every value: the landing holds exactly the emulator's data."""
+    """Every stream (default: those on by default), every id, every value: the landing holds
+    exactly the emulator's data."""
     assert_landing_equals(emu.data.records, db_path, streams)
 
 
@@ -135,7 +138,7 @@ def assert_landing_equals(
 ) -> None:
     """As :func:`assert_landing_equals_emulator`, with ``records_of(path)`` giving the
     API's current resources (e.g. read from an emulator in another process)."""
-    for stream in streams if streams is not None else catalog().values():
+    for stream in streams if streams is not None else default_streams():
         resources = {int(r["id"]): r for r in records_of(stream.path)}
         stored = stored_rows(db_path, stream)
         missing = sorted(resources.keys() - stored.keys())

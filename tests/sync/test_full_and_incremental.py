@@ -10,7 +10,7 @@ import pytest
 
 from outreach_emulator import Emulator
 from outreach_pipeline.auth import ReauthorizationRequired
-from outreach_pipeline.catalog import stream
+from outreach_pipeline.catalog import catalog, stream
 from outreach_pipeline.sync import SyncOptions
 from tests.sync.support import assert_landing_equals_emulator
 
@@ -54,6 +54,28 @@ def test_full_then_incremental_equals_the_emulator(emulator: Emulator, sync, db_
     assert incremental_requests <= len(third) + 2  # one page per stream, all but empty
     assert full_requests >= len(third)
     assert sum(r.records_inserted for r in third.values()) == 0
+
+
+def test_streams_off_by_default_sync_when_named_without_their_secrets(
+    emulator: Emulator, sync, db_path: Path
+):
+    secret = "whsec-h18a-never-in-the-file"
+    emulator.data.update("webhooks", 1, {"secret": secret, "url": "https://hooks.example.com"})
+    off = [s for s in catalog().values() if not s.default]
+    assert {s.path for s in off} == {"complianceRequests", "webhooks"}
+
+    unnamed = _by_stream(sync(emulator))
+    assert unnamed.keys().isdisjoint(s.path for s in off)
+    named = _by_stream(sync(emulator, off))
+    assert all(r.ok for r in named.values()) and named["webhooks"].records == 2
+    assert_landing_equals_emulator(emulator, db_path, off)
+    with duckdb.connect(str(db_path)) as con:
+        assert con.execute("SELECT url, _extra FROM outreach.webhooks WHERE id = 1").fetchone() == (
+            "https://hooks.example.com",
+            None,
+        )
+        con.execute("CHECKPOINT")
+    assert secret.encode() not in db_path.read_bytes()
 
 
 def test_a_deleted_record_that_comes_back_is_cleared(emulator: Emulator, sync, db_path: Path):
