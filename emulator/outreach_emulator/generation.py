@@ -8,7 +8,8 @@ They say what the generated data looks like, stream by stream, as data rather th
   them (a mailing's sequence step follows its sequence).
 - ``relationships``: per stream, how a to-one relationship gets its id when it is not the owner
   and not the default ``pick`` (a deterministic choice, a quarter left empty). Rules: ``always``
-  (a pick never left empty), ``none``, ``account_of_prospect``, ``first_of_prospect`` (the
+  (a pick never left empty), ``none``, ``earlier`` (a parent made before the record, for
+  a tree within one stream), ``account_of_prospect``, ``first_of_prospect`` (the
   first record the prospect owns in the target stream), ``mailbox_of_user``, ``own_mailbox``,
   ``prospect_of_opportunity``, ``sequence_of_state``, ``step_of_sequence`` (implemented in
   ``records``).

@@ -244,6 +244,18 @@ class RecordFactory:
     def _always(self, path: str, rel: str, target: str) -> Resolver:
         return self._pick(path, rel, target, always=True)
 
+    def _earlier(self, path: str, rel: str, target: str) -> Resolver:
+        """A tree within one stream: a record's parent is one made before it (a quarter have
+        none, the first never), so no record is its own parent or ancestor."""
+        seed, rel_salt = self.seed, salt(rel)
+
+        def earlier(record_id: int, resolved: dict[str, int | None]) -> int | None:
+            if record_id <= 1 or mix(seed, rel_salt, record_id) % 4 == 0:
+                return None
+            return 1 + mix(seed, rel_salt, record_id, 1) % (record_id - 1)
+
+        return earlier
+
     def _none(self, path: str, rel: str, target: str) -> Resolver:
         return _empty
 
@@ -251,6 +263,7 @@ class RecordFactory:
         "pick": _pick,
         "always": _always,
         "none": _none,
+        "earlier": _earlier,
         "account_of_prospect": _account_of_prospect,
         "first_of_prospect": _first_of_prospect,
         "mailbox_of_user": _mailbox_of_user,

@@ -3,8 +3,10 @@ catalog's relationship names, so that both sides agree:
 
 - a to-many named like its target stream whose target has a to-one named like this stream's
   type is the list of records naming this one: ``mailings.tasks`` lists the tasks whose
-  ``mailing`` is the mailing (``templates.sequenceTemplates``, ...). When the target is owned
-  through that to-one (a prospect's email addresses) the record factory lists them already;
+  ``mailing`` is the mailing (``templates.sequenceTemplates``, ...); within one stream,
+  ``childXs`` lists the records whose ``parentX`` is this one (``roles.childRoles``). When the
+  target is owned through that to-one (a prospect's email addresses) the record factory lists
+  them already;
 - two to-many relationships naming each other's stream with the same prefix are one
   many-to-many link: ``users.teams``/``teams.users``, ``users.roleAssignedTeams``/
   ``teams.roleAssignedUsers``. The side of the stream with more records holds the link
@@ -66,8 +68,12 @@ def plan_links(
 
 
 def _to_one_back(stream: Stream, rel: str, target: Stream) -> str | None:
-    """``target``'s to-one naming ``stream``'s records, when ``rel`` lists ``target``'s."""
+    """``target``'s to-one naming ``stream``'s records, when ``rel`` lists ``target``'s; in a
+    tree within one stream, the ``parentX`` a ``childXs`` lists (``roles.childRoles``)."""
     back = stream.jsonapi_type
+    if target is stream and rel.startswith("child") and rel.endswith("s"):
+        back = "parent" + rel[len("child") : -1]
+        return back if stream.to_one.get(back) == stream.jsonapi_type else None
     if rel == target.path and target.to_one.get(back) == stream.jsonapi_type:
         return back
     return None
@@ -82,7 +88,7 @@ def _many_back(stream: Stream, rel: str, target: Stream) -> str | None:
             if (name == target.path) != (prefix == ""):
                 continue
             back = prefix + other_name
-            if target.to_many.get(back) == stream.jsonapi_type:
+            if back != rel and target.to_many.get(back) == stream.jsonapi_type:
                 return back
     return None
 
