@@ -289,7 +289,9 @@ class Database:
             except duckdb.Error as error:
                 if not _is_out_of_memory(error) or not self._grow_memory():
                     raise
-                log.warning(
+                # Designed, not a fault: the write is whole again with more memory (only the
+                # ceiling is an error), so it is told at INFO, shown by `sync --verbose`.
+                log.info(
                     "%s: DuckDB ran out of memory; writing again with %s MB",
                     self.path,
                     self.memory_limit_mb,
