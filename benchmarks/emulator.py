@@ -29,8 +29,8 @@ class EmulatorProcess:
     (Airbyte's connector needs both: it refreshes once per stream with its configured token).
 
     The harness warms it with one untimed read of every page (``floor.fetch_all`` in
-    benchmarks/run.py), which caches exactly the pages the contenders then read; the
-    emulator's own ``--warm`` (which no longer hangs since 71f51f3) is not used.
+    benchmarks/run.py), which caches exactly the pages, at exactly the page sizes, that the
+    contenders then read.
     """
 
     client_id = DEFAULT_CLIENT_ID

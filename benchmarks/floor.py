@@ -2,7 +2,7 @@
 floor plus load: the same pages bulk-loaded into DuckDB by ``read_json``.
 
 Run as a child by the harness (``python -m benchmarks.floor API_URL [--load-into DB]``, the
-access token in ``BENCH_ACCESS_TOKEN``); it asks each stream's catalog page size (1000 for all).
+access token in ``BENCH_ACCESS_TOKEN``); it asks each stream's catalog page size (1000 for every stream, mailings included).
 """
 
 from __future__ import annotations
