@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Measurement:
-    contender: str  # floor, floor+load, ours, ours-incremental, airbyte, dlt
+    contender: str  # reference[+load], floor[+load], ours, ours-incremental, airbyte, dlt
     scale: int
     latency_ms: int
     repeat: int

@@ -25,7 +25,7 @@ def versus_ours(summary: Summary, ours: Summary | None) -> str:
     if ours is None or summary.contender in ("ours", "ours-incremental") or not summary.measured:
         return ""
     wall = ours.seconds.median / summary.seconds.median
-    if summary.contender.startswith("floor"):
+    if summary.contender.startswith(("reference", "floor")):
         return f"ours/{summary.contender} wall {wall:.2f}x"
     speed = ours.records_per_s.median / summary.records_per_s.median
     return f"{summary.contender}/ours wall {1 / wall:.2f}x; ours {speed:.2f}x its records/s"

@@ -1,7 +1,8 @@
-"""The benchmark harness: floor, floor plus load, our sync and the peers against one emulator.
+"""The benchmark harness: the reference and floor fetch loops (with and without a DuckDB load),
+our sync and the peers against one emulator.
 
     uv run --group bench python -m benchmarks.run [--scale 20000] [--latency-ms 0,100]
-        [--repeat 3] [--scales 2000,20000,80000] [--only floor,floor+load,ours,airbyte,dlt]
+        [--repeat 3] [--scales 2000,20000,80000] [--only reference,floor,floor+load,ours,dlt]
 
 For each (scale, latency) it starts ``outreach-pipeline emulator`` as its own process, warms it
 by one untimed read of every page, then runs every contender as a child process, one after
@@ -32,7 +33,8 @@ from benchmarks.setting import ROOT, Setting
 
 Runner = Callable[[Setting, int], list[Measurement]]
 PEERS = ("airbyte", "dlt")
-CONTENDERS = ("floor", "floor+load", "ours", *PEERS)
+FETCH_LOOPS = ("reference", "reference+load", "floor", "floor+load")
+CONTENDERS = (*FETCH_LOOPS, "ours", *PEERS)
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -74,13 +76,14 @@ def peer_runner(peer: ModuleType, venv: Path) -> Runner:
     return lambda setting, repeat: [peer.measure(setting, repeat, venv)]
 
 
+def fetch_loop_runner(contender: str) -> Runner:
+    return lambda setting, repeat: [floor.measure(setting, repeat, contender)]
+
+
 def runners(chosen: list[str], notes: list[str]) -> dict[str, Runner]:
     """The chosen contenders; a peer that cannot be installed here is left out with a note."""
-    table: dict[str, Runner] = {
-        "floor": lambda s, r: [floor.measure(s, r, with_load=False)],
-        "floor+load": lambda s, r: [floor.measure(s, r, with_load=True)],
-        "ours": ours.measure,
-    }
+    table: dict[str, Runner] = {name: fetch_loop_runner(name) for name in FETCH_LOOPS}
+    table["ours"] = ours.measure
     for name, peer in zip(PEERS, (airbyte, dlt), strict=True):
         if name not in chosen:
             continue
