@@ -1,12 +1,19 @@
-"""The Markdown report (and the chart beside it) from the measured runs."""
+"""The Markdown report (and the chart beside it) from the measured runs.
+
+uv run python -m benchmarks.report --readme   # README.md's table from benchmark.json
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 from pathlib import Path
 from typing import Any
 
+from benchmarks import readme
 from benchmarks.chart import write_chart
 from benchmarks.measurements import Measurement, Spread, Summary, summarize
+from benchmarks.setting import ROOT
 from benchmarks.targets import check
 
 HEADER = (
@@ -113,3 +120,27 @@ def write(measurements: list[Measurement], meta: dict[str, Any], out: Path) -> l
     document = out / "benchmark.md"
     document.write_text(markdown(measurements, meta, chart.name if chart else None))
     return [document, *([chart] if chart else [])]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__)
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "benchmarks" / "results" / "benchmark.json"
+    )
+    parser.add_argument(
+        "--readme", action="store_true", help="rewrite README.md's table from the JSON"
+    )
+    args = parser.parse_args(argv)
+    document = json.loads(args.json.read_text())
+    if args.readme:
+        changed = readme.update(ROOT / "README.md", document)
+        print("README.md " + ("updated" if changed else "already agrees with the JSON"))
+    else:
+        runs = [Measurement(**run) for run in document["runs"]]
+        for path in write(runs, document["meta"], args.json.parent):
+            print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -137,13 +138,36 @@ def machine(when: str) -> dict[str, Any]:
     return {f"load_average_{when}": [round(v, 2) for v in os.getloadavg()]}
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo ("unknown CPU" elsewhere)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else "unknown CPU"
+
+
+def commit() -> str:
+    """The commit measured, with ``+uncommitted changes`` when the worktree differs from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    head = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    return head + (" +uncommitted changes" if git("status", "--porcelain") else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     notes: list[str] = []
     meta: dict[str, Any] = {
         "command": "python -m benchmarks.run " + " ".join(argv or sys.argv[1:]),
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        "commit": commit(),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} x {cpu_model()}",
         "cpus": os.cpu_count(),
+        "repeat": args.repeat,
+        "peer_repeat": args.peer_repeat or args.repeat,
         "python": platform.python_version(),
         "seed": args.seed,
         "rate_limit": args.rate_limit,

@@ -10,11 +10,12 @@ import json
 import time
 from pathlib import Path
 
-from benchmarks import floor, run
+from benchmarks import floor, readme, run
 from benchmarks.emulator import EmulatorProcess
 from benchmarks.floor import fetch_all, next_link
 from benchmarks.measurements import Measurement, summarize
 from benchmarks.report import markdown
+from benchmarks.setting import ROOT
 from benchmarks.targets import check
 from outreach_pipeline.catalog import default_streams
 
@@ -86,3 +87,24 @@ def test_the_floor_fetches_streams_at_once_and_loads_while_fetching(tmp_path: Pa
     # Serial, every page would wait 50 ms in turn.
     assert took < pages * 0.05 / 2
     assert sorted(loaded) == sorted(s.table for s in default_streams())
+
+
+def test_the_readme_table_is_the_one_generated_from_benchmark_json() -> None:
+    document = json.loads((run.RESULTS / "benchmark.json").read_text())
+    written = readme.current_block((ROOT / "README.md").read_text())
+    assert written == readme.table(document), (
+        "README.md's benchmark table differs from benchmarks/results/benchmark.json: "
+        "run `uv run python -m benchmarks.report --readme`"
+    )
+
+
+def test_the_readme_table_leaves_out_what_the_json_does_not_hold() -> None:
+    runs = [measurement("ours", 1.4, 1000, 10), measurement("mystery", 2.0, 1000, 10)]
+    meta = {"started": "2026-12-01 00:00:00 UTC", "cpus": 2, "command": "x"}
+    block = readme.table({"meta": meta, "runs": [m.to_dict() for m in runs]})
+    assert "| **outreach-pipeline**, full sync | 1 | 1.40 |" in block
+    assert "| mystery | 1 | 2.00 |" in block
+    assert "floor" not in block and "commit not recorded" in block
+    assert readme.replace_block(f"a\n{readme.START}\nold\n{readme.END}\nb", block) == (
+        f"a\n{readme.START}\n{block}\n{readme.END}\nb"
+    )
