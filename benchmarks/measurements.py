@@ -37,6 +37,9 @@ class Spread:
     def of(cls, values: list[float]) -> Spread:
         return cls(statistics.median(values), min(values), max(values))
 
+    def to_dict(self) -> dict[str, float]:
+        return {"min": self.low, "median": self.median, "max": self.high}
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -61,6 +64,30 @@ class Summary:
     @property
     def requests_per_1000(self) -> float:
         return 1000 * self.requests / self.records if self.records else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """For benchmark.json: min, median and max of the successful runs, and how many ran."""
+        return {
+            "contender": self.contender,
+            "scale": self.scale,
+            "latency_ms": self.latency_ms,
+            "runs": self.runs,
+            "failed": len(self.failures),
+            "seconds": self.seconds.to_dict(),
+            "records_per_s": self.records_per_s.to_dict(),
+            "peak_rss_mb": self.peak_rss_mb.to_dict(),
+            "records": self.records,
+            "requests": self.requests,
+        }
+
+
+def results_document(measurements: list[Measurement], meta: dict[str, Any]) -> dict[str, Any]:
+    """benchmark.json: the run's metadata, each contender's summary and every run."""
+    return {
+        "meta": meta,
+        "summaries": [s.to_dict() for s in summarize(measurements)],
+        "runs": [m.to_dict() for m in measurements],
+    }
 
 
 def summarize(measurements: list[Measurement]) -> list[Summary]:

@@ -76,10 +76,10 @@ def table(document: dict[str, Any]) -> str:
             lines += [
                 "",
                 f"Scale {s.scale:,} ({s.records:,} records), {s.latency_ms} ms added per request; "
-                "median (min-max) of the runs:",
+                "median (min-max) of each contender's successful runs:",
                 "",
-                "| contender | runs | wall s | records/s | requests per 1,000 records "
-                "| peak RSS MB |",
+                "| contender | runs | wall s median (min-max) | records/s median (min-max) "
+                "| requests per 1,000 records | peak RSS MB median (min-max) |",
                 "|---|---:|---:|---:|---:|---:|",
             ]
         lines.append(row(s))

@@ -18,7 +18,7 @@ from benchmarks.targets import check
 
 HEADER = (
     "| contender | runs | wall s median (min-max) | records | records/s median | requests "
-    "| req/1000 rec | peak RSS MB median (max) | vs ours |\n"
+    "| req/1000 rec | peak RSS MB median (min-max) | vs ours |\n"
     "|---|---:|---:|---:|---:|---:|---:|---:|---|"
 )
 

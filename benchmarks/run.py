@@ -27,7 +27,7 @@ from typing import Any
 
 from benchmarks import floor, ours, report
 from benchmarks.emulator import EmulatorProcess
-from benchmarks.measurements import Measurement
+from benchmarks.measurements import Measurement, results_document
 from benchmarks.peers import airbyte, dlt
 from benchmarks.peers.venvs import PeerUnavailable
 from benchmarks.setting import ROOT, Setting
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     meta.update(machine("end"), notes=notes)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "benchmark.json").write_text(
-        json.dumps({"meta": meta, "runs": [m.to_dict() for m in measurements]}, indent=1)
+        json.dumps(results_document(measurements, meta), indent=1)
     )
     written = report.write(measurements, meta, args.out)
     print("wrote " + ", ".join(str(path) for path in written))

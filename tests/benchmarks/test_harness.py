@@ -58,9 +58,16 @@ def test_harness_runs_the_fetch_loops_and_ours_at_tiny_scale(tmp_path: Path) -> 
     only = "reference,reference+load,floor,floor+load,ours"
     args = ["--scale", "20", "--repeat", "1", "--only", only]
     assert run.main([*args, "--out", str(tmp_path)]) == 0
-    runs = json.loads((tmp_path / "benchmark.json").read_text())["runs"]
+    document = json.loads((tmp_path / "benchmark.json").read_text())
+    runs = document["runs"]
     by_name = {r["contender"]: r for r in runs}
     assert set(by_name) == {*run.FETCH_LOOPS, "ours", "ours-incremental"}
+    meta = document["meta"]
+    assert meta["repeat"] == meta["peer_repeat"] == 1
+    assert meta["commit"] and meta["machine"] and meta["started"]
+    ours = next(s for s in document["summaries"] if s["contender"] == "ours")
+    assert ours["runs"] == 1
+    assert ours["seconds"] == dict.fromkeys(("min", "median", "max"), by_name["ours"]["seconds"])
     for loop in run.FETCH_LOOPS:
         assert by_name[loop]["records"] == by_name["ours"]["records"] > 0, loop
         assert by_name[loop]["requests"] == by_name["reference"]["requests"], loop
