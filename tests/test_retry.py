@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from outreach_pipeline.catalog import catalog
+from outreach_pipeline.catalog import default_streams
 from outreach_pipeline.defs.assets import TRANSIENT_RETRY
 from outreach_pipeline.retry import (
     API_REQUESTS,
@@ -104,7 +104,7 @@ def test_the_per_layer_figures_are_the_defaults() -> None:
 
 def test_the_worst_case_follows_from_the_defaults() -> None:
     section = " ".join(_retries_section().split())
-    streams, at_once = len(catalog()), SyncOptions().concurrency
+    streams, at_once = len(default_streams()), SyncOptions().concurrency
     in_sequence = 1 + math.ceil(streams / at_once)  # the clock probe, then rounds of streams
     step_runs = TRANSIENT_RETRY.max_retries + 1
     per_step = in_sequence * API_REQUESTS.longest_backoff()
