@@ -129,6 +129,9 @@ def run_contention(tmp_path: Path, reader_pause: float, sync_timeout: float) -> 
     assert len(snapshots) >= 3 and mid_load > 0
 
 
+# A soak (about 30-50 s): the default run covers whole batches seen by readers during a sync
+# with tests/hostile/test_reads_during_sync.py; this runs on demand with `pytest -m soak`.
+@pytest.mark.soak
 def test_readers_only_ever_see_whole_batches(tmp_path: Path) -> None:
     run_contention(tmp_path, reader_pause=0.2, sync_timeout=120)
 
