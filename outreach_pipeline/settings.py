@@ -14,6 +14,7 @@ read is registered with :mod:`~outreach_pipeline.redaction`; the auth layer pass
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,10 @@ DEFAULT_DUCKDB_PATH = "data/outreach_data.duckdb"
 DEFAULT_TOKEN_STORE = "data/outreach-grant.json"
 DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
 DEFAULT_READ_SNAPSHOT_INTERVAL = 30.0
+# The grant a single-grant deployment uses: its files keep the names they always had.
+DEFAULT_GRANT = "default"
+GRANT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+GRANTS_FOLDER = "grants"
 
 
 class SettingsError(ValueError):
@@ -135,6 +140,12 @@ class Settings(BaseSettings):
         default=Path(DEFAULT_DUCKDB_PATH),
         description="the analytical database (not `outreach.duckdb`: DuckDB would name its "
         "catalog like the `outreach` schema)",
+    )
+    grant: str = Field(
+        default=DEFAULT_GRANT,
+        description="which stored grant a command uses (`auth login --grant NAME`): lowercase "
+        "letters, digits, `-` and `_`; each grant other than `default` keeps its database "
+        "and token file under `grants/<name>/` beside the default ones",
     )
     read_snapshot_interval: float = Field(
         default=DEFAULT_READ_SNAPSHOT_INTERVAL,
@@ -243,6 +254,14 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http(s)://host[:port][/path] URL ({problem})")
         return value.rstrip("/")
 
+    @field_validator("grant")
+    @classmethod
+    def _grant_name(cls, name: str) -> str:
+        problem = grant_name_problem(name)
+        if problem is not None:
+            raise ValueError(problem)
+        return name
+
     @field_validator("duckdb_path")
     @classmethod
     def _not_named_like_the_schema(cls, path: Path) -> Path:
@@ -311,6 +330,23 @@ class Settings(BaseSettings):
         """Base of the app endpoints (``/api/app/...``) used by S2S token exchange."""
         return self.api_url.rsplit("/v2", 1)[0] + "/app"
 
+    @property
+    def grant_duckdb_path(self) -> Path:
+        """The analytical database of this settings' grant (``duckdb_path`` for the default)."""
+        return grant_file(self.duckdb_path, self.grant)
+
+    @property
+    def grant_token_store_path(self) -> Path:
+        """The token file of this settings' grant (``token_store_path`` for the default)."""
+        return grant_file(self.token_store_path, self.grant)
+
+    def for_grant(self, name: str) -> Settings:
+        """These settings for the grant ``name`` (validated like ``OUTREACH_GRANT``)."""
+        problem = grant_name_problem(name)
+        if problem is not None:
+            raise SettingsError(variable("grant"), problem)
+        return self.model_copy(update={"grant": name})
+
     def credentials_for(self, kind: CredentialKind | None = None) -> Credentials:
         """The credential pair of ``kind`` (the first configured one when ``kind`` is None)."""
         for creds in self.credentials:
@@ -324,6 +360,26 @@ class Settings(BaseSettings):
 
 
 FIELDS: Mapping[str, FieldInfo] = Settings.model_fields
+
+
+def grant_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a grant (it becomes a folder, a Dagster partition key and a
+    column value), or None."""
+    if GRANT_NAME.fullmatch(name) is None:
+        return (
+            f"{shown_value(name)} is not a grant name: 1-63 lowercase letters, digits, "
+            "'-' or '_', starting with a letter or digit"
+        )
+    return None
+
+
+def grant_file(default_path: Path, grant: str) -> Path:
+    """Where the grant ``grant`` keeps the file that the default grant keeps at
+    ``default_path``: the same path for the default grant (single-grant deployments see no
+    change), ``<folder>/grants/<grant>/<name>`` for the others."""
+    if grant == DEFAULT_GRANT:
+        return default_path
+    return default_path.parent / GRANTS_FOLDER / grant / default_path.name
 
 
 def variable(name: str) -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from outreach_pipeline.redaction import redact
-from outreach_pipeline.settings import FIELDS, SettingsError, load_settings
+from outreach_pipeline.settings import FIELDS, Settings, SettingsError, load_settings, settings_from
 from outreach_pipeline.settings_doc import README, configuration_table, with_table
 
 
@@ -136,3 +136,23 @@ def test_blank_values_are_unset_and_secrets_are_redacted() -> None:
     assert settings.credentials_for().client_id == "cid"
     assert settings.credentials_for().client_secret.reveal() == " spaced-secret-value "
     assert redact("got smtp-password-value") == "got ***"
+
+
+def test_grant_files_keep_default_names_and_nest_named_grants() -> None:
+    base = Settings(duckdb_path=Path("d/outreach_data.duckdb"), token_store_path=Path("d/g.json"))
+    assert base.grant == "default"
+    assert base.grant_duckdb_path == Path("d/outreach_data.duckdb")
+    assert base.grant_token_store_path == Path("d/g.json")
+    acme = base.for_grant("acme-eu")
+    assert acme.grant_duckdb_path == Path("d/grants/acme-eu/outreach_data.duckdb")
+    assert acme.grant_token_store_path == Path("d/grants/acme-eu/g.json")
+    assert acme.for_grant("default").grant_duckdb_path == base.grant_duckdb_path
+
+
+@pytest.mark.parametrize("name", ["", "Acme", "../x", "a/b", "-lead", "a" * 64, "é"])
+def test_bad_grant_names_are_refused_naming_the_variable(name: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings().for_grant(name)
+    assert "OUTREACH_GRANT" in str(caught.value)
+    with pytest.raises(SettingsError, match="OUTREACH_GRANT"):
+        settings_from({"OUTREACH_GRANT": name or "Bad"})

@@ -224,4 +224,4 @@ def open_token_store(settings: Settings) -> FileTokenStore:
     """The store the settings name, encrypted when ``OUTREACH_TOKEN_ENCRYPTION_KEY`` is set."""
     key = settings.token_encryption_key
     cipher = StoreCipher(Secret(key.get_secret_value())) if key is not None else None
-    return FileTokenStore(settings.token_store_path, cipher)
+    return FileTokenStore(settings.grant_token_store_path, cipher)

@@ -75,7 +75,7 @@ def run_login(args: argparse.Namespace) -> int:
     except AuthError as error:
         raise UserFacingError(str(error)) from None
     print(f"Authorized ({grant.credential_kind} credentials); scopes: {' '.join(grant.scopes)}")
-    print(f"Grant stored in {settings.token_store_path}")
+    print(f"Grant stored in {settings.grant_token_store_path}")
     return 0
 
 
@@ -89,7 +89,7 @@ def run_status(args: argparse.Namespace) -> int:
         raise UserFacingError(str(error)) from None
     now = time.time()
     health = assess_grant(grant, now)
-    print(f"Token store: {settings.token_store_path}")
+    print(f"Token store: {settings.grant_token_store_path}")
     if grant is not None:
         _print_grant(grant, health, now)
     for warning in health.warnings:
@@ -146,7 +146,7 @@ def run_logout(args: argparse.Namespace) -> int:
     if not forgotten:
         print("No grant was stored.")
         return 0
-    print(f"Forgot the grant stored in {settings.token_store_path}.")
+    print(f"Forgot the grant stored in {settings.grant_token_store_path}.")
     print("To end it on Outreach's side too, remove the app's access in Outreach's settings.")
     return 0
 

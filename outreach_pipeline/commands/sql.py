@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     for option, value in (("--max-rows", args.max_rows), ("--max-width", args.max_width)):
         if value < 1:
             raise UserFacingError(f"{option} must be at least 1, not {value}")
-    db_path = load_settings().duckdb_path
+    db_path = load_settings().grant_duckdb_path
     if args.query is None:
         _check_exists(db_path)
         return run_shell(lambda text: print_query(db_path, text, args.max_rows, args.max_width))

@@ -148,10 +148,10 @@ def execute(
         # A full disk or a read-only file or folder: each batch committed before it is kept.
         problem = str(error).splitlines()[0]
         raise UserFacingError(
-            f"cannot write {settings.duckdb_path} ({problem}); batches committed so far are "
+            f"cannot write {settings.grant_duckdb_path} ({problem}); batches committed so far are "
             "kept: free space or make it writable, then sync again to resume"
         ) from error
-    summary = RunSummary(results, time.monotonic() - started, settings.duckdb_path)
+    summary = RunSummary(results, time.monotonic() - started, settings.grant_duckdb_path)
     if output.json:
         out.write(json.dumps(summary.as_json()) + "\n")
     elif not output.quiet:
@@ -163,7 +163,7 @@ def execute(
     if stopping.signal is not None:
         print(
             f"interrupted by {stopping.signal.name}: {summary.records} rows written before it "
-            f"are kept in {settings.duckdb_path}; sync again to resume",
+            f"are kept in {settings.grant_duckdb_path}; sync again to resume",
             file=err,
         )
         return stopping.exit_code

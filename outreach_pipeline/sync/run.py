@@ -43,7 +43,7 @@ def run_sync(
     progress: SyncProgress | None = None,
 ) -> list[StreamResult]:
     """Sync ``streams`` (default: the catalog's ``default_streams``) into
-    ``settings.duckdb_path``; one result per stream, in the order given. A stream's failure
+    ``settings.grant_duckdb_path``; one result per stream, in the order given. A stream's failure
     is in its result; other streams go on. Auth errors (``AuthError``, e.g.
     ``ReauthorizationRequired``) propagate once the running streams have
     stopped; one before any stream started is recorded as each stream's failed run first.
@@ -78,9 +78,9 @@ def run_sync(
         # Two loads of one stream at a time would share its stage table and cursor.
         raise ValueError(f"a stream is named twice in {paths}: sync each once")
     # Held until the database is closed: another sync of it waits (or gives up) meanwhile.
-    with sync_writer_lock(settings.duckdb_path, options.writer_lock_wait, stop):
+    with sync_writer_lock(settings.grant_duckdb_path, options.writer_lock_wait, stop):
         database = Database(
-            settings.duckdb_path,
+            settings.grant_duckdb_path,
             memory_limit=options.duckdb_memory_limit,
             publish_interval=settings.read_snapshot_interval,
         )
