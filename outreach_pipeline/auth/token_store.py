@@ -29,7 +29,13 @@ from filelock import FileLock
 from outreach_pipeline.auth.encryption import StoreCipher
 from outreach_pipeline.auth.errors import TokenStoreError
 from outreach_pipeline.auth.grant import Grant
-from outreach_pipeline.settings import Secret, Settings
+from outreach_pipeline.settings import (
+    DEFAULT_GRANT,
+    GRANTS_FOLDER,
+    Secret,
+    Settings,
+    grant_name_problem,
+)
 
 log = logging.getLogger(__name__)
 
@@ -225,3 +231,20 @@ def open_token_store(settings: Settings) -> FileTokenStore:
     key = settings.token_encryption_key
     cipher = StoreCipher(Secret(key.get_secret_value())) if key is not None else None
     return FileTokenStore(settings.grant_token_store_path, cipher)
+
+
+def stored_grant_names(settings: Settings) -> list[str]:
+    """The grants the settings' store holds, sorted, ``default`` first when it is stored:
+    the default grant's file, then each ``grants/<name>/`` folder holding a token file."""
+    default_path = settings.token_store_path
+    names = [DEFAULT_GRANT] if default_path.is_file() else []
+    folder = default_path.parent / GRANTS_FOLDER
+    if folder.is_dir():
+        names += sorted(
+            entry.name
+            for entry in folder.iterdir()
+            if grant_name_problem(entry.name) is None
+            and entry.name != DEFAULT_GRANT
+            and (entry / default_path.name).is_file()
+        )
+    return names

@@ -11,9 +11,9 @@ import pytest
 
 from outreach_pipeline.auth.encryption import StoreCipher
 from outreach_pipeline.auth.errors import TokenStoreError
-from outreach_pipeline.auth.grant import Grant
-from outreach_pipeline.auth.token_store import FileTokenStore
-from outreach_pipeline.settings import Secret
+from outreach_pipeline.auth.grant import Grant, TokenResponse
+from outreach_pipeline.auth.token_store import FileTokenStore, open_token_store, stored_grant_names
+from outreach_pipeline.settings import Secret, Settings
 
 GRANT = Grant(
     access_token=Secret("access-token-value-1"),
@@ -94,3 +94,15 @@ def test_a_corrupt_store_is_a_clear_error(tmp_path: Path) -> None:
 def test_reprs_hide_tokens(tmp_path: Path) -> None:
     shown = repr(GRANT) + repr(FileTokenStore(tmp_path / "g.json", StoreCipher(Secret("k"))))
     assert "token-value" not in shown and "'k'" not in shown
+
+
+def test_stored_grant_names_lists_default_first_then_named_grants(tmp_path: Path) -> None:
+    settings = Settings(token_store_path=tmp_path / "grant.json")
+    assert stored_grant_names(settings) == []
+    for name in ("zeta", "acme", "default"):
+        store = open_token_store(settings.for_grant(name))
+        answer = TokenResponse(Secret("a"), Secret("r"), 7200.0, ("s",))
+        store.save(Grant.from_token_response(answer, "production", now=0.0))
+    (tmp_path / "grants" / "Not-A-Name").mkdir()
+    (tmp_path / "grants" / "empty").mkdir()
+    assert stored_grant_names(settings) == ["default", "acme", "zeta"]
