@@ -78,8 +78,10 @@ def open_grants_for_reading(
         views = Path(folder) / "grants.duckdb"
         with duckdb.connect(str(views)) as builder:
             attach_all(builder)
+            builder.execute("BEGIN")  # one commit, not one per view
             for statement in union_views_sql(builder, grants):
                 builder.execute(statement)
+            builder.execute("COMMIT")
         con = duckdb.connect(
             str(views), read_only=True, config={"temp_directory": f"{files[0][1]}.tmp"}
         )
