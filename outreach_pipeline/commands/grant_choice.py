@@ -3,9 +3,23 @@ grant (``sync --all-grants``, ``sql --all``)."""
 
 from __future__ import annotations
 
+import argparse
+
 from outreach_pipeline.auth import stored_grant_names
 from outreach_pipeline.commands.errors import UserFacingError
 from outreach_pipeline.settings import Settings, grant_name_problem
+
+
+def add_grant_options(
+    parser: argparse.ArgumentParser, one: str, every_flag: str, every: str
+) -> None:
+    """``--grant NAME`` (what the command does with it: ``one``) or ``every_flag`` (``every``),
+    one of the two at most; the latter read as ``args.all_grants``."""
+    grants = parser.add_mutually_exclusive_group()
+    grants.add_argument(
+        "--grant", metavar="NAME", help=f"{one} (default: OUTREACH_GRANT, else 'default')"
+    )
+    grants.add_argument(every_flag, action="store_true", dest="all_grants", help=every)
 
 
 def chosen_grant(settings: Settings, name: str | None) -> Settings:

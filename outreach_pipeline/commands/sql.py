@@ -27,7 +27,11 @@ from typing import Any
 import duckdb
 
 from outreach_pipeline.commands.errors import UserFacingError
-from outreach_pipeline.commands.grant_choice import chosen_grant, every_stored_grant
+from outreach_pipeline.commands.grant_choice import (
+    add_grant_options,
+    chosen_grant,
+    every_stored_grant,
+)
 from outreach_pipeline.commands.sql_shell import run_shell
 from outreach_pipeline.commands.tables import format_table
 from outreach_pipeline.landing import (
@@ -57,17 +61,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-rows", type=int, default=100, help="rows printed (default 100)")
     parser.add_argument("--max-width", type=int, default=60, help="characters per cell")
-    grants = parser.add_mutually_exclusive_group()
-    grants.add_argument(
-        "--grant",
-        metavar="NAME",
-        help="query this grant's database (default: OUTREACH_GRANT, else 'default')",
-    )
-    grants.add_argument(
+    add_grant_options(
+        parser,
+        "query this grant's database",
         "--all",
-        action="store_true",
-        dest="all_grants",
-        help="query every stored grant's database at once: each table and view holds every "
+        "query every stored grant's database at once: each table and view holds every "
         "grant's rows, with a leading 'grant' column",
     )
     parser.set_defaults(handler=run)

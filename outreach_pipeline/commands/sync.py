@@ -20,7 +20,11 @@ from outreach_pipeline.auth import AuthError
 from outreach_pipeline.catalog import Stream, select
 from outreach_pipeline.client import ApiUnusable, Interrupted
 from outreach_pipeline.commands.errors import UserFacingError
-from outreach_pipeline.commands.grant_choice import chosen_grant, every_stored_grant
+from outreach_pipeline.commands.grant_choice import (
+    add_grant_options,
+    chosen_grant,
+    every_stored_grant,
+)
 from outreach_pipeline.commands.stopping import StopOnSignal
 from outreach_pipeline.commands.sync_progress import LiveTable, PlainLines, outcome, run_outcome
 from outreach_pipeline.commands.tables import format_table
@@ -75,17 +79,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     shown.add_argument(
         "--verbose", action="store_true", help="also log each retry and warning in detail"
     )
-    grants = parser.add_mutually_exclusive_group()
-    grants.add_argument(
-        "--grant",
-        metavar="NAME",
-        help="sync this grant into its own database (default: OUTREACH_GRANT, else 'default')",
-    )
-    grants.add_argument(
+    add_grant_options(
+        parser,
+        "sync this grant into its own database",
         "--all-grants",
-        action="store_true",
-        help="sync every stored grant, one after the other; a grant that fails does not stop "
-        "the others (exit 1 if any failed)",
+        "sync every stored grant, one after the other; a grant that fails does not stop the "
+        "others (exit 1 if any failed)",
     )
     parser.add_argument(
         "--json",
