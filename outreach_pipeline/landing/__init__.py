@@ -2,7 +2,7 @@
 
 from outreach_pipeline.landing.database import Database, DatabaseBusy, connect
 from outreach_pipeline.landing.fingerprints import Fingerprint, fingerprint_of, stale_ids
-from outreach_pipeline.landing.grant_union import GRANT_COLUMN, GrantLanding
+from outreach_pipeline.landing.grant_union import GrantLanding
 from outreach_pipeline.landing.observed_versions import add_observed_versions
 from outreach_pipeline.landing.private_files import OwnerOnlyUmask
 from outreach_pipeline.landing.reading import open_for_reading, open_grants_for_reading
@@ -29,7 +29,6 @@ from outreach_pipeline.landing.writes import (
 )
 
 __all__ = [
-    "GRANT_COLUMN",
     "SCHEMA",
     "BadRecord",
     "Column",
