@@ -132,7 +132,11 @@ def run_status(args: argparse.Namespace) -> int:
         if number:
             print()
         print(f"== grant {name} ==")
-        worst = max(worst, _print_status(settings.for_grant(name)))
+        try:
+            worst = max(worst, _print_status(settings.for_grant(name)))
+        except UserFacingError as error:  # one unreadable grant does not hide the others
+            print(f"Needs reauthorization: yes: {error}")
+            worst = 1
     return worst
 
 
