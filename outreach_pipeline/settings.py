@@ -32,6 +32,7 @@ from pydantic_settings import (
 )
 
 from outreach_pipeline.catalog import SCHEMA as LANDING_SCHEMA
+from outreach_pipeline.postgres_url import PostgresUrl, is_postgres_url
 from outreach_pipeline.redaction import remember
 
 CredentialKind = Literal["production", "development"]
@@ -112,7 +113,11 @@ class Settings(BaseSettings):
     Secrets are ``SecretStr``, so the repr of a settings object shows none of them."""
 
     model_config = SettingsConfigDict(
-        env_prefix=PREFIX, frozen=True, extra="ignore", validate_by_name=True
+        env_prefix=PREFIX,
+        frozen=True,
+        extra="ignore",
+        validate_by_name=True,
+        arbitrary_types_allowed=True,  # PostgresUrl
     )
 
     client_id: str | None = Field(default=None, description="the OAuth app's client id")
@@ -154,10 +159,12 @@ class Settings(BaseSettings):
         description="seconds between two read snapshots a running sync publishes (see "
         "[Querying the data](#querying-the-data))",
     )
-    token_store_path: Path = Field(
+    token_store_path: Path | PostgresUrl = Field(
         default=Path(DEFAULT_TOKEN_STORE),
         validation_alias=f"{PREFIX}TOKEN_STORE",
-        description="the grant (mode 0600, never in DuckDB)",
+        description="the grants: a JSON file (mode 0600, never in DuckDB), or a "
+        "`postgresql://user:password@host:port/database` URL to keep every grant in one "
+        "table that workers on any host share (the password is a secret)",
     )
     token_encryption_key: SecretStr | None = Field(
         default=None, description="encrypts the token store at rest"
@@ -254,6 +261,20 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http(s)://host[:port][/path] URL ({problem})")
         return value.rstrip("/")
 
+    @field_validator("token_store_path", mode="before")
+    @classmethod
+    def _file_or_postgres_url(cls, value: Any) -> Any:
+        """A ``postgresql://`` (or ``postgres://``) URL becomes a :class:`PostgresUrl`; any
+        other ``scheme://`` is refused rather than taken for a relative file path."""
+        if not isinstance(value, str):
+            return value
+        if is_postgres_url(value):
+            return PostgresUrl(value)
+        if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", value):
+            scheme = value.partition("://")[0]
+            raise ValueError(f"a file path or a postgresql:// URL, not a {shown_value(scheme)} URL")
+        return value
+
     @field_validator("grant")
     @classmethod
     def _grant_name(cls, name: str) -> str:
@@ -336,8 +357,11 @@ class Settings(BaseSettings):
         return grant_file(self.duckdb_path, self.grant)
 
     @property
-    def grant_token_store_path(self) -> Path:
-        """The token file of this settings' grant (``token_store_path`` for the default)."""
+    def grant_token_store_path(self) -> Path | PostgresUrl:
+        """The token file of this settings' grant (``token_store_path`` for the default), or
+        the PostgreSQL URL, whose table holds every grant (its ``str`` hides the password)."""
+        if isinstance(self.token_store_path, PostgresUrl):
+            return self.token_store_path
         return grant_file(self.token_store_path, self.grant)
 
     def for_grant(self, name: str) -> Settings:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from outreach_emulator import Emulator, EmulatorConfig
+from tests.support.postgres import postgres, postgres_url  # noqa: F401  (fixtures for every test)
 
 SMALL_EMULATOR: dict[str, Any] = {"seed": 7, "scale": 200, "auto_consent": True}
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from outreach_pipeline.postgres_url import PostgresUrl
 from outreach_pipeline.redaction import redact
 from outreach_pipeline.settings import FIELDS, Settings, SettingsError, load_settings, settings_from
 from outreach_pipeline.settings_doc import README, configuration_table, with_table
@@ -156,3 +157,41 @@ def test_bad_grant_names_are_refused_naming_the_variable(name: str) -> None:
     assert "OUTREACH_GRANT" in str(caught.value)
     with pytest.raises(SettingsError, match="OUTREACH_GRANT"):
         settings_from({"OUTREACH_GRANT": name or "Bad"})
+
+
+def test_a_postgres_token_store_url_hides_its_password_and_serves_every_grant() -> None:
+    url = "postgresql://pipeline:s3cret%2Fpass-word@db.internal:6432/tokens?sslmode=require"
+    settings = settings_from({"OUTREACH_TOKEN_STORE": url})
+    store = settings.token_store_path
+    assert isinstance(store, PostgresUrl) and store.reveal() == url
+    assert (store.host, store.port, store.database, store.user) == (
+        "db.internal",
+        6432,
+        "tokens",
+        "pipeline",
+    )
+    assert settings.for_grant("acme").grant_token_store_path == store  # one table, every grant
+    shown = f"{settings!r} {store} {settings.grant_token_store_path}"
+    assert "s3cret" not in shown and "pipeline:***@db.internal:6432/tokens" in shown
+    assert "s3cret" not in redact(f"connecting with s3cret/pass-word and {url}")
+    assert isinstance(settings_from({"OUTREACH_TOKEN_STORE": "data/g.json"}).token_store_path, Path)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("postgresql://u:pw-secret-1@db/", "no database name"),
+        ("postgres://u:pw-secret-1@:5432/tokens", "no host"),
+        ("postgresql://u:pw-secret-1@db:99999/tokens", "out of range"),
+        ("postgresql://u:pw-secret-1@[::1/tokens", "Invalid IPv6 URL"),
+        ("mysql://u:pw-secret-1@db/tokens", "a file path or a postgresql:// URL"),
+    ],
+)
+def test_a_bad_token_store_url_names_the_variable_not_the_password(
+    value: str, problem: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        settings_from({"OUTREACH_TOKEN_STORE": value})
+    message = str(caught.value)
+    assert message.startswith("OUTREACH_TOKEN_STORE: ") and problem in message
+    assert "pw-secret-1" not in message and "\n" not in message

@@ -7,14 +7,12 @@ never half of each. With a passphrase it is encrypted at rest (see :mod:`.encryp
 that its tokens may have been read; one whose mode cannot be repaired is refused.
 
 ``lock()`` serialises refreshes across threads and processes: whoever holds it may spend the
-stored refresh token. A SQL backend would implement the same four methods (``lock`` as an
-advisory lock or ``SELECT ... FOR UPDATE``).
+stored refresh token. :mod:`.postgres_store` implements the same four methods on PostgreSQL
+(``lock`` as ``SELECT ... FOR UPDATE``), for workers on several hosts.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import os
 import stat
@@ -22,24 +20,26 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from filelock import FileLock
 
 from outreach_pipeline.auth.encryption import StoreCipher
 from outreach_pipeline.auth.errors import TokenStoreError
 from outreach_pipeline.auth.grant import Grant
+from outreach_pipeline.auth.store_document import GrantDocument
+from outreach_pipeline.postgres_url import PostgresUrl
 from outreach_pipeline.settings import (
     DEFAULT_GRANT,
     GRANTS_FOLDER,
     Secret,
     Settings,
+    grant_file,
     grant_name_problem,
 )
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
 FILE_MODE = 0o600
 
 
@@ -64,13 +64,12 @@ class FileTokenStore:
 
     def __init__(self, path: Path, cipher: StoreCipher | None = None) -> None:
         self.path = Path(path)
-        self._cipher = cipher
-        self._salt: bytes | None = None
+        self._document = GrantDocument(str(self.path), cipher)
         self._thread_lock = threading.Lock()
         self._file_lock = FileLock(str(self.path) + ".lock", mode=FILE_MODE, thread_local=False)
 
     def __repr__(self) -> str:
-        return f"FileTokenStore({str(self.path)!r}, encrypted={self._cipher is not None})"
+        return f"FileTokenStore({str(self.path)!r}, encrypted={self._document.cipher is not None})"
 
     @contextmanager
     def lock(self) -> Iterator[None]:
@@ -97,18 +96,7 @@ class FileTokenStore:
 
     def load(self) -> Grant | None:
         raw = self._read()
-        if raw is None:
-            return None
-        try:
-            document = json.loads(raw)
-            if "encrypted" in document:
-                document = self._decrypted(document)
-            return Grant.from_dict(document["grant"])
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            raise TokenStoreError(
-                f"the token store {self.path} is not a readable grant ({type(error).__name__}); "
-                "run `outreach-pipeline auth login` to store a new one"
-            ) from None
+        return None if raw is None else self._document.decode(raw)
 
     def _read(self) -> bytes | None:
         """The file's bytes (None when there is none), after making sure it is a private file."""
@@ -139,29 +127,9 @@ class FileTokenStore:
             "by this user or point OUTREACH_TOKEN_STORE elsewhere"
         )
 
-    def _decrypted(self, envelope: dict[str, Any]) -> dict[str, Any]:
-        if self._cipher is None:
-            raise TokenStoreError(
-                f"the token store {self.path} is encrypted; set OUTREACH_TOKEN_ENCRYPTION_KEY"
-            )
-        salt = base64.b64decode(envelope["salt"])
-        self._salt = salt
-        plaintext = self._cipher.decrypt(envelope["encrypted"].encode(), salt)
-        return dict(json.loads(plaintext))
-
     def save(self, grant: Grant) -> None:
-        document: dict[str, Any] = {"format": FORMAT_VERSION, "grant": grant.to_dict()}
-        if self._cipher is not None:
-            if self._salt is None:
-                self._salt = StoreCipher.new_salt()
-            ciphertext = self._cipher.encrypt(json.dumps(document).encode(), self._salt)
-            document = {
-                "format": FORMAT_VERSION,
-                "salt": base64.b64encode(self._salt).decode(),
-                "encrypted": ciphertext.decode(),
-            }
         try:
-            write_atomically(self.path, json.dumps(document, indent=1).encode())
+            write_atomically(self.path, self._document.encode(grant))
         except OSError as error:
             raise self._unwritable(error) from None
 
@@ -226,17 +194,30 @@ def write_atomically(path: Path, content: bytes) -> None:
         os.close(directory)
 
 
-def open_token_store(settings: Settings) -> FileTokenStore:
-    """The store the settings name, encrypted when ``OUTREACH_TOKEN_ENCRYPTION_KEY`` is set."""
+def open_token_store(settings: Settings) -> TokenStore:
+    """The store the settings name for their grant: the grant's JSON file, or its row on
+    PostgreSQL when ``OUTREACH_TOKEN_STORE`` is a ``postgresql://`` URL; encrypted when
+    ``OUTREACH_TOKEN_ENCRYPTION_KEY`` is set."""
     key = settings.token_encryption_key
     cipher = StoreCipher(Secret(key.get_secret_value())) if key is not None else None
-    return FileTokenStore(settings.grant_token_store_path, cipher)
+    location = settings.token_store_path
+    if isinstance(location, PostgresUrl):
+        # Imported here: the file store's users never load the PostgreSQL driver.
+        from outreach_pipeline.auth.postgres_store import PostgresTokenStore
+
+        return PostgresTokenStore(location, settings.grant, cipher)
+    return FileTokenStore(grant_file(location, settings.grant), cipher)
 
 
 def stored_grant_names(settings: Settings) -> list[str]:
-    """The grants the settings' store holds, sorted, ``default`` first when it is stored:
-    the default grant's file, then each ``grants/<name>/`` folder holding a token file."""
+    """The grants the settings' store holds, sorted, ``default`` first when it is stored: on
+    PostgreSQL the rows holding a grant; in files the default grant's file, then each
+    ``grants/<name>/`` folder holding a token file."""
     default_path = settings.token_store_path
+    if isinstance(default_path, PostgresUrl):
+        from outreach_pipeline.auth.postgres_store import stored_names
+
+        return stored_names(default_path)
     names = [DEFAULT_GRANT] if default_path.is_file() else []
     folder = default_path.parent / GRANTS_FOLDER
     if folder.is_dir():

@@ -1,6 +1,9 @@
-"""`outreach-pipeline auth login|status|logout`: authorize, inspect and forget the Outreach grant.
+"""`outreach-pipeline auth login|status|logout|list`: authorize, inspect and forget Outreach grants.
 
-Nothing here prints a secret: tokens and the client secret are never shown, only facts about them.
+Each command acts on one grant: ``--grant NAME``, else ``OUTREACH_GRANT``, else ``default``,
+whose output is what it was before grants had names. ``auth list`` and ``auth status --all``
+cover every stored grant. Nothing here prints a secret: tokens and the client secret are never
+shown, only facts about them.
 """
 
 from __future__ import annotations
@@ -17,19 +20,22 @@ from outreach_pipeline.auth import (
     Grant,
     GrantHealth,
     assess_grant,
+    assess_stored_grant,
     duration,
     login,
     open_token_store,
+    stored_grant_names,
     unreachable_streams,
 )
 from outreach_pipeline.catalog import catalog, scopes_for, select
 from outreach_pipeline.commands.errors import UserFacingError
-from outreach_pipeline.settings import Settings, load_settings
+from outreach_pipeline.settings import DEFAULT_GRANT, Settings, load_settings
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     login_parser = actions.add_parser("login", help="authorize in the browser and store the grant")
+    _grant_option(login_parser)
     login_parser.add_argument(
         "--no-browser", action="store_true", help="print the URL without opening a browser"
     )
@@ -50,14 +56,40 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="seconds to wait for the redirect (default %(default).0f)",
     )
     login_parser.set_defaults(handler=run_login)
-    actions.add_parser("status", help="show the stored grant (never its secrets)").set_defaults(
-        handler=run_status
+    status_parser = actions.add_parser("status", help="show the stored grant (never its secrets)")
+    chosen = status_parser.add_mutually_exclusive_group()
+    _grant_option(chosen)
+    chosen.add_argument("--all", action="store_true", help="every stored grant, one after another")
+    status_parser.set_defaults(handler=run_status)
+    logout_parser = actions.add_parser("logout", help="forget the stored grant")
+    _grant_option(logout_parser)
+    logout_parser.set_defaults(handler=run_logout)
+    actions.add_parser(
+        "list", help="the stored grants: name, state, expiry, who authorized (never tokens)"
+    ).set_defaults(handler=run_list)
+
+
+def _grant_option(parser: argparse.ArgumentParser | argparse._MutuallyExclusiveGroup) -> None:
+    parser.add_argument(
+        "--grant",
+        metavar="NAME",
+        help="which grant (default: OUTREACH_GRANT, else `default`)",
     )
-    actions.add_parser("logout", help="forget the stored grant").set_defaults(handler=run_logout)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings, for the grant ``--grant`` names if given."""
+    settings = load_settings()
+    return settings if args.grant is None else settings.for_grant(args.grant)
+
+
+def _login_command(settings: Settings) -> str:
+    option = "" if settings.grant == DEFAULT_GRANT else f" --grant {settings.grant}"
+    return f"outreach-pipeline auth login{option}"
 
 
 def run_login(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = _settings(args)
     try:
         streams = select(args.streams)
     except KeyError as error:
@@ -75,20 +107,55 @@ def run_login(args: argparse.Namespace) -> int:
     except AuthError as error:
         raise UserFacingError(str(error)) from None
     print(f"Authorized ({grant.credential_kind} credentials); scopes: {' '.join(grant.scopes)}")
-    print(f"Grant stored in {settings.grant_token_store_path}")
+    print(f"Grant{_label(settings)} stored in {settings.grant_token_store_path}")
     return 0
 
 
+def _label(settings: Settings) -> str:
+    """The grant's name as said after "grant" in a message; nothing for the default grant,
+    whose messages stay what they were before grants had names."""
+    return "" if settings.grant == DEFAULT_GRANT else f" {settings.grant}"
+
+
 def run_status(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = _settings(args)
     if settings.s2s is not None:
         return _print_s2s_status(settings)
+    if not args.all:
+        return _print_status(settings)
+    names = _stored_names(settings)
+    if not names:
+        print(f"No grant is stored. Run `{_login_command(settings)}` to authorize.")
+        return 1
+    worst = 0
+    for number, name in enumerate(names):
+        if number:
+            print()
+        print(f"== grant {name} ==")
+        try:
+            worst = max(worst, _print_status(settings.for_grant(name)))
+        except UserFacingError as error:  # one unreadable grant does not hide the others
+            print(f"Needs reauthorization: yes: {error}")
+            worst = 1
+    return worst
+
+
+def _stored_names(settings: Settings) -> list[str]:
+    try:
+        return stored_grant_names(settings)
+    except AuthError as error:
+        raise UserFacingError(str(error)) from None
+
+
+def _print_status(settings: Settings) -> int:
     try:
         grant = open_token_store(settings).load()
     except AuthError as error:
         raise UserFacingError(str(error)) from None
     now = time.time()
     health = assess_grant(grant, now)
+    if settings.grant != DEFAULT_GRANT:
+        print(f"Grant: {settings.grant}")
     print(f"Token store: {settings.grant_token_store_path}")
     if grant is not None:
         _print_grant(grant, health, now)
@@ -97,21 +164,14 @@ def run_status(args: argparse.Namespace) -> int:
     if health.needs_reauthorization:
         since = f" since {_when(health.since, now)}" if health.since is not None else ""
         print(f"Needs reauthorization: yes{since}: {health.reason}")
-        print("Run `outreach-pipeline auth login` to authorize.")
+        print(f"Run `{_login_command(settings)}` to authorize.")
         return 1
     print("Needs reauthorization: no")
     return 0
 
 
 def _print_grant(grant: Grant, health: GrantHealth, now: float) -> None:
-    who = " ".join(
-        part
-        for part in (
-            f"user {grant.user_id}" if grant.user_id is not None else "",
-            f"<{grant.user_email}>" if grant.user_email else "",
-        )
-        if part
-    )
+    who = _who(grant)
     print(f"Credentials: {grant.credential_kind}")
     print(f"Authorized by: {who or 'unknown (the token does not name the user)'}")
     print(f"Scopes: {' '.join(grant.scopes)}")
@@ -139,16 +199,63 @@ def _print_s2s_status(settings: Settings) -> int:
 
 
 def run_logout(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = _settings(args)
     store = open_token_store(settings)
-    with store.lock():
-        forgotten = store.delete()
+    try:
+        with store.lock():
+            forgotten = store.delete()
+    except AuthError as error:
+        raise UserFacingError(str(error)) from None
     if not forgotten:
-        print("No grant was stored.")
+        print(f"No grant{_label(settings)} was stored.")
         return 0
-    print(f"Forgot the grant stored in {settings.grant_token_store_path}.")
+    print(f"Forgot the grant{_label(settings)} stored in {settings.grant_token_store_path}.")
     print("To end it on Outreach's side too, remove the app's access in Outreach's settings.")
     return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """One line per stored grant: name, state, access token expiry, who authorized it."""
+    settings = load_settings()
+    names = _stored_names(settings)
+    if not names:
+        print(f"No grant is stored. Run `{_login_command(settings)}` to authorize.")
+        return 0
+    now = time.time()
+    rows = [("GRANT", "STATE", "ACCESS TOKEN EXPIRES", "AUTHORIZED BY")]
+    for name in names:
+        rows.append(_list_row(settings.for_grant(name), now))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def _list_row(settings: Settings, now: float) -> tuple[str, str, str, str]:
+    health = assess_stored_grant(settings, now)  # an unreadable grant needs reauthorization
+    try:
+        grant = open_token_store(settings).load()
+    except AuthError:
+        grant = None
+    state = "needs reauthorization" if health.needs_reauthorization else "ok"
+    if health.warnings and not health.needs_reauthorization:
+        state = "ok (warning)"
+    expires = "-" if grant is None else _when(grant.access_expires_at, now)
+    return (settings.grant, state, expires, "-" if grant is None else _who(grant))
+
+
+def _who(grant: Grant) -> str:
+    """Who authorized ``grant``, as far as its token said; empty when unknown."""
+    return " ".join(
+        part
+        for part in (
+            f"user {grant.user_id}" if grant.user_id is not None else "",
+            f"<{grant.user_email}>" if grant.user_email else "",
+        )
+        if part
+    )
 
 
 def _when(epoch: float, now: float) -> str:

@@ -23,8 +23,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def emulator_env(emulator: Emulator, store: Path, redirect_uri: str) -> dict[str, str]:
-    """The ``OUTREACH_*`` variables that point the pipeline at ``emulator``."""
+def emulator_env(emulator: Emulator, store: Path | str, redirect_uri: str) -> dict[str, str]:
+    """The ``OUTREACH_*`` variables that point the pipeline at ``emulator``; ``store`` is the
+    token store's file or PostgreSQL URL."""
     env = {
         "OUTREACH_API_URL": emulator.api_url,
         "OUTREACH_OAUTH_URL": emulator.oauth_url,

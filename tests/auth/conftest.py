@@ -39,6 +39,15 @@ def env(oauth_emulator: Emulator, tmp_path: Path, redirect_uri: str) -> dict[str
     return emulator_env(oauth_emulator, tmp_path / "data" / "grant.json", redirect_uri)
 
 
+@pytest.fixture(params=["file", "postgres"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """``OUTREACH_TOKEN_STORE`` for each backend: a JSON file, or a new PostgreSQL database.
+    Tests that take it run once per backend: the stores behave alike."""
+    if request.param == "file":
+        return tmp_path / "data" / "grant.json"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
 def settings(env: dict[str, str]) -> Settings:
     return settings_from(env)

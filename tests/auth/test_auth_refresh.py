@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from outreach_pipeline.auth.build import oauth_client
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
 from outreach_pipeline.auth.token_manager import TokenManager
-from outreach_pipeline.auth.token_store import FileTokenStore, open_token_store
+from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.retry import TOKEN_REQUESTS, RetryPolicy
 from outreach_pipeline.settings import Settings
 from tests.auth.auth_support import emulator_env, settings_from, store_issued_grant
@@ -53,16 +54,32 @@ class Harness:
         return grant
 
 
-class RecordingStore(FileTokenStore):
-    """Notes each saved access token, so tests can check saves come before use."""
+class RecordingStore:
+    """The settings' store, noting each saved access token, so tests can check saves come
+    before use."""
 
     def __init__(self, settings: Settings, events: list[tuple[str, str]]) -> None:
-        super().__init__(settings.token_store_path)
+        self.store = open_token_store(settings)
         self.events = events
 
+    def load(self) -> Grant | None:
+        return self.store.load()
+
+    def lock(self) -> AbstractContextManager[None]:
+        return self.store.lock()
+
+    def delete(self) -> bool:
+        return self.store.delete()
+
     def save(self, grant: Grant) -> None:
-        super().save(grant)
+        self.store.save(grant)
         self.events.append(("saved", grant.access_token.reveal()))
+
+
+@pytest.fixture
+def env(oauth_emulator: Emulator, store_location: Path | str, redirect_uri: str) -> dict[str, str]:
+    """Every refresh test runs on each token store backend (file, PostgreSQL)."""
+    return emulator_env(oauth_emulator, store_location, redirect_uri)
 
 
 @pytest.fixture
@@ -163,10 +180,12 @@ def test_a_process_holding_a_revoked_access_token_takes_the_stored_one(
 
 
 def test_a_refresh_too_soon_after_the_last_mint_waits_and_keeps_the_grant(
-    make_emulator: Callable[..., Emulator], tmp_path: Path, harness: Callable[..., Harness]
+    make_emulator: Callable[..., Emulator],
+    store_location: Path | str,
+    harness: Callable[..., Harness],
 ) -> None:
     emulator = make_emulator(token_mint_interval=2, rate_limit=10**9)
-    settings = settings_from(emulator_env(emulator, tmp_path / "grant.json", REDIRECT_URI))
+    settings = settings_from(emulator_env(emulator, store_location, REDIRECT_URI))
     store_issued_grant(emulator, settings)
     h = harness(settings)
     h.clock.offset = 7200
