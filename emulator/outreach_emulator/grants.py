@@ -441,12 +441,13 @@ class Grants:
             return {*self._codes, *self._access, *self._refresh}
 
     def usage(self, org: str) -> dict[str, Any]:
-        """Per user of ``org``: live grants and tokens minted at the token endpoint."""
+        """Per user of ``org`` (ids as strings, as in JSON): live grants and tokens minted at
+        the token endpoint."""
         with self._lock:
-            live: Counter[int] = Counter(
-                g.user_id for g in self._grants if g.org == org and self._grant_alive(g)
+            live: Counter[str] = Counter(
+                str(g.user_id) for g in self._grants if g.org == org and self._grant_alive(g)
             )
-            minted = {user_id: n for (o, user_id), n in self.mints.items() if o == org}
+            minted = {str(user_id): n for (o, user_id), n in self.mints.items() if o == org}
             return {
                 "token_mints": sum(minted.values()),
                 "token_mints_by_user": minted,

@@ -61,7 +61,7 @@ class RateLimiter:
         return allowed, headers
 
     def usage(self) -> dict[str, Any]:
-        """API requests (allowed or refused) and 429s so far, by user id."""
+        """API requests (allowed or refused) and 429s so far, by user id (a string, as in JSON)."""
         with self._lock:
             return {
                 "requests_by_user": _by_user(self._asked),
@@ -77,5 +77,5 @@ class RateLimiter:
         )
 
 
-def _by_user(counts: Counter[str]) -> dict[int, int]:
-    return {int(key[5:]): n for key, n in counts.items() if key.startswith("user:")}
+def _by_user(counts: Counter[str]) -> dict[str, int]:
+    return {key[5:]: n for key, n in counts.items() if key.startswith("user:")}
