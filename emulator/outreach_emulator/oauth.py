@@ -74,12 +74,11 @@ class OAuthEndpoints:
 
     def _user(self, hint: str) -> User | None:
         """The user ``login_hint`` names (``ORG:ID`` or an id of the default org), or the one
-        chosen over the admin endpoint when there is no hint; None for an unknown user."""
+        chosen over the admin endpoint when the hint is of another form (an email, say, which
+        only hints); None for a user no org has."""
         org, _, user_id = hint.rpartition(":")
-        if not hint:
-            return self.grants.user()
         if not user_id.isdigit():
-            return None
+            return self.grants.user()
         try:
             return self.grants.user(org or None, int(user_id))
         except ValueError:

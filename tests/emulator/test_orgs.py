@@ -187,6 +187,10 @@ def test_the_consent_page_or_the_admin_endpoint_picks_who_consents(
         emulator.oauth_url + "/authorize", params={**params, "login_hint": "initech:1"}
     )
     assert unknown.status_code == 400 and "Unknown user" in unknown.text
+    emailed = {**params, "decision": "allow", "login_hint": "ada@example.com"}
+    code = redirected_params(httpx.post(emulator.oauth_url + "/authorize", data=emailed))["code"]
+    grant = emulator.grants.access(exchange(emulator, code).json()["access_token"]).grant  # type: ignore[union-attr]
+    assert (grant.org, grant.user_id) == ("acme", 1)  # type: ignore[union-attr]
     admin = httpx.Client(base_url=emulator.base_url + "/_emulator")
     picked = admin.post("/grants/authorizing-user", json={"org": "globex", "user_id": 4})
     assert picked.json() == {"user_id": 4, "org": "globex"}
