@@ -5,7 +5,7 @@ Layout: ``config`` (EmulatorConfig), ``clock`` (test clock), ``population``/``re
 attribute), ``reverse_links`` (to-many lists that are the other side of another stream's link),
 ``data`` (record store and queries), ``filters`` (filter and sort parameters),
 ``grants`` (OAuth state), ``oauth`` / ``s2s`` / ``api`` / ``writes`` / ``admin`` (endpoints),
-``ratelimit``,
+``ratelimit``, ``orgs`` (each org's data, users and rate limiter),
 ``faults``, ``stats``, ``server`` (HTTP), ``service`` (the Emulator tying them together) and
 ``bearer`` (an httpx auth with a token the emulator issued, skipping OAuth).
 """
@@ -17,6 +17,8 @@ from outreach_emulator.config import (
     DEFAULT_REDIRECT_URI,
     DOCUMENTED_TOKEN_MINT_INTERVAL,
     EmulatorConfig,
+    OrgSpec,
+    numbered_orgs,
 )
 from outreach_emulator.service import Emulator
 
@@ -28,5 +30,7 @@ __all__ = [
     "BearerAuth",
     "Emulator",
     "EmulatorConfig",
+    "OrgSpec",
     "bearer_auth",
+    "numbered_orgs",
 ]

@@ -7,10 +7,17 @@ GET    /_emulator/records/<path>             -> {"data": [resources...]}   (?ids
 POST   /_emulator/records/<path>             {"attributes", "relationships"?} -> {"data"}
 PATCH  /_emulator/records/<path>/<id>        {"attributes", "relationships"?, "silent"?} -> {"data"}
 DELETE /_emulator/records/<path>/<id>        -> 204
-POST   /_emulator/grants                     {"scopes", "user_id"?, "kind"?} -> token body
-POST   /_emulator/grants/revoke              {"token"?}  (no token: revoke all) -> {"revoked"}
+       (every /records route takes ?org=NAME; default: the default org)
+GET    /_emulator/orgs                       -> {name: usage} for every org
+GET    /_emulator/orgs/<name>                -> that org's users, requests and 429s per user,
+                                                tokens minted and live grants per user
+POST   /_emulator/grants                     {"scopes", "user_id"?, "kind"?, "org"?} -> token body
+POST   /_emulator/grants/revoke              {"token"} | {"user_id", "org"?} (that user's grants)
+                                             | {} (all) -> {"revoked"}
+POST   /_emulator/grants/expire              {"user_id", "org"?} -> {"expired"}  (grants lapse)
+POST   /_emulator/grants/expire-access       {"user_id", "org"?} -> {"expired"}  (access tokens)
 POST   /_emulator/grants/expire-development  -> {"expired"}
-POST   /_emulator/grants/authorizing-user    {"user_id"} -> {"user_id"}
+POST   /_emulator/grants/authorizing-user    {"user_id", "org"?} -> {"user_id", "org"}
 GET    /_emulator/faults                     -> current fault settings
 POST   /_emulator/faults                     {name: value, ...} -> settings
 POST   /_emulator/faults/reset               -> settings
@@ -52,6 +59,10 @@ class AdminEndpoints:
             return self._clock(method, payload)
         if head == "records":
             return self._records(method, parts[1:], payload, request)
+        if head == "orgs" and method == "GET":
+            if len(parts) > 1:
+                return json_response(200, emu.org_usage(parts[1]))
+            return json_response(200, {name: emu.org_usage(name) for name in emu.orgs})
         if head == "grants":
             return self._grants(method, parts[1:], payload)
         if head == "faults":
@@ -78,7 +89,7 @@ class AdminEndpoints:
     def _records(
         self, method: str, parts: list[str], payload: dict[str, Any], request: Request
     ) -> Response:
-        data = self.emulator.data
+        data = self.emulator.org(request.param("org")).data
         if not parts:
             return json_response(200, data.counts())
         path = parts[0]
@@ -109,20 +120,32 @@ class AdminEndpoints:
         action = parts[0] if parts else ""
         if method != "POST":
             return json_response(200, grants.summary())
+        org = payload.get("org")
         if action == "":
             body = grants.issue(
                 payload["scopes"],
                 user_id=int(payload.get("user_id", 1)),
                 kind=payload.get("kind", "production"),
+                org=org,
             )
             return json_response(200, body)
         if action == "revoke":
             token = payload.get("token")
-            revoked = int(grants.revoke(token)) if token else grants.revoke_all()
+            if token:
+                revoked = int(grants.revoke(token))
+            elif "user_id" in payload:
+                revoked = grants.revoke_user(org, int(payload["user_id"]))
+            else:
+                revoked = grants.revoke_all()
             return json_response(200, {"revoked": revoked})
+        if action == "expire":
+            return json_response(200, {"expired": grants.expire_user(org, int(payload["user_id"]))})
+        if action == "expire-access":
+            ended = grants.expire_access(org, int(payload["user_id"]))
+            return json_response(200, {"expired": ended})
         if action == "expire-development":
             return json_response(200, {"expired": grants.expire_development()})
         if action == "authorizing-user":
-            grants.authorizing_user_id = int(payload["user_id"])
-            return json_response(200, {"user_id": grants.authorizing_user_id})
+            org_name, user_id = grants.authorize_as(org, int(payload["user_id"]))
+            return json_response(200, {"user_id": user_id, "org": org_name})
         return json_response(404, {"error": "unknown grants action"})

@@ -4,6 +4,9 @@ Listings are JSON:API collection documents built by joining the cached bytes of 
 Paging is keyset paging: ``links.next`` carries ``page[after]=<cursor>`` where the cursor is an
 opaque encoding of (sort field, direction, sort value, id) of the last record returned, so
 records changed between pages are neither skipped nor repeated within one sort order.
+
+One instance serves one org's data; the emulator routes each request to the org of the access
+token it carries, so a token never reaches another org's records.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from outreach_emulator.data import (
 )
 from outreach_emulator.faults import INJECTED_ERRORS, Faults
 from outreach_emulator.filters import BadQuery, apply_filter, apply_sort
-from outreach_emulator.grants import AccessToken, Grants
+from outreach_emulator.grants import AccessToken
 from outreach_emulator.messages import (
     JSONAPI,
     Request,
@@ -51,16 +54,13 @@ _PAGING = {"size", "after", "offset"}
 
 
 class ApiEndpoints:
-    def __init__(
-        self, store: RecordStore, grants: Grants, limiter: RateLimiter, faults: Faults
-    ) -> None:
+    def __init__(self, store: RecordStore, limiter: RateLimiter, faults: Faults) -> None:
         self.store = store
-        self.grants = grants
         self.limiter = limiter
         self.faults = faults
 
-    def handle(self, request: Request, resource_path: str) -> Response:
-        access = self.grants.access(request.bearer() or "")
+    def handle(self, request: Request, resource_path: str, access: AccessToken | None) -> Response:
+        """Answer with ``access``, the live token the request carries (None: 401)."""
         if access is None:
             return json_response(
                 401,

@@ -3,17 +3,22 @@
 Bad client ids and unregistered redirect URIs get a 400 page and never a redirect (redirecting
 to an unregistered URI would leak the code); every other authorize error goes back to the
 redirect URI as ``error=...`` with ``state`` echoed untouched.
+
+Who consents: ``login_hint`` names the user, as ``ORG:USER_ID`` or a bare user id of the
+default org; without it, the user the admin endpoint chose (``Grants.authorize_as``). With more
+than one org the consent page also lets the person pick the user (org) to sign in as.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Mapping
 from urllib.parse import unquote, urlencode
 
 from outreach_emulator.config import EmulatorConfig
 from outreach_emulator.faults import Faults
-from outreach_emulator.grants import Grants, MintLimited, OAuthError, known_scope
+from outreach_emulator.grants import Grants, MintLimited, OAuthError, User, known_scope
 from outreach_emulator.messages import (
     Request,
     Response,
@@ -21,16 +26,20 @@ from outreach_emulator.messages import (
     redirect,
     text_response,
 )
+from outreach_emulator.orgs import Org
 
 TRANSIENT_TOKEN_ANSWERS = {429: "Retry later", 503: "no healthy upstream"}
-_AUTHORIZE_FIELDS = ("client_id", "redirect_uri", "response_type", "scope", "state")
+_AUTHORIZE_FIELDS = ("client_id", "redirect_uri", "response_type", "scope", "state", "login_hint")
 
 
 class OAuthEndpoints:
-    def __init__(self, config: EmulatorConfig, grants: Grants, faults: Faults) -> None:
+    def __init__(
+        self, config: EmulatorConfig, grants: Grants, faults: Faults, orgs: Mapping[str, Org]
+    ) -> None:
         self.config = config
         self.grants = grants
         self.faults = faults
+        self.orgs = orgs
 
     # -- /oauth/authorize ------------------------------------------------------------------
 
@@ -52,15 +61,35 @@ class OAuthEndpoints:
         scopes = tuple(params.get("scope", "").split())
         if not scopes or not all(known_scope(s) for s in scopes):
             return _back(redirect_uri, state, error="invalid_scope")
-        hint = params.get("login_hint", "")
-        user_id = int(hint) if hint.isdigit() else self.grants.authorizing_user_id
+        user = self._user(params.get("login_hint", ""))
+        if user is None:
+            return _page(400, "Unknown user", "The login_hint names no user of any org.")
         if request.method == "POST":
             if params.get("decision") != "allow":
                 return _back(redirect_uri, state, error="access_denied")
         elif not self.config.auto_consent:
-            return _consent_page(params, scopes)
-        code = self.grants.new_code(client_id, redirect_uri, scopes, user_id)
+            return _consent_page(params, scopes, self._user_choices(params))
+        code = self.grants.new_code(client_id, redirect_uri, scopes, user)
         return _back(redirect_uri, state, code=code)
+
+    def _user(self, hint: str) -> User | None:
+        """The user ``login_hint`` names (``ORG:ID`` or an id of the default org), or the one
+        chosen over the admin endpoint when the hint is of another form (an email, say, which
+        only hints); None for a user no org has."""
+        org, _, user_id = hint.rpartition(":")
+        if not user_id.isdigit():
+            return self.grants.user()
+        try:
+            return self.grants.user(org or None, int(user_id))
+        except ValueError:
+            return None
+
+    def _user_choices(self, params: dict[str, str]) -> list[str]:
+        """``ORG:ID`` of every user the consent page offers: none with a single org (the page
+        stays as it always was) or when ``login_hint`` already chose."""
+        if len(self.orgs) < 2 or params.get("login_hint"):
+            return []
+        return [f"{name}:{i}" for name, org in self.orgs.items() for i in org.user_ids()]
 
     # -- /oauth/token ----------------------------------------------------------------------
 
@@ -136,7 +165,13 @@ def _page(status: int, title: str, message: str) -> Response:
     return text_response(status, body, "text/html")
 
 
-def _consent_page(params: dict[str, str], scopes: tuple[str, ...]) -> Response:
+def _consent_page(params: dict[str, str], scopes: tuple[str, ...], users: list[str]) -> Response:
+    picker = ""
+    if users:
+        options = "".join(
+            f'<option value="{html.escape(u)}">{html.escape(u)}</option>' for u in users
+        )
+        picker = f'<p>Sign in as <select name="login_hint">{options}</select></p>'
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{html.escape(params[name])}">'
         for name in _AUTHORIZE_FIELDS
@@ -147,7 +182,7 @@ def _consent_page(params: dict[str, str], scopes: tuple[str, ...]) -> Response:
         "<!DOCTYPE html><html><head><title>Authorize application</title></head><body>"
         "<h1>Outreach (emulated)</h1><p>The application asks for access to:</p>"
         f"<ul>{listed}</ul>"
-        f'<form method="post" action="/oauth/authorize">{hidden}'
+        f'<form method="post" action="/oauth/authorize">{hidden}{picker}'
         '<button type="submit" name="decision" value="allow">Allow</button> '
         '<button type="submit" name="decision" value="deny">Deny</button>'
         "</form></body></html>"

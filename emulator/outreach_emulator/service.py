@@ -1,4 +1,5 @@
-"""The :class:`Emulator`: one emulated Outreach org with its OAuth app, data and HTTP server."""
+"""The :class:`Emulator`: emulated Outreach orgs with the OAuth app their users authorize, their
+data and the HTTP server."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from outreach_emulator.faults import Faults
 from outreach_emulator.grants import Grants
 from outreach_emulator.messages import Request, Response, api_error
 from outreach_emulator.oauth import OAuthEndpoints
+from outreach_emulator.orgs import Org
 from outreach_emulator.ratelimit import RateLimiter
 from outreach_emulator.s2s import S2SEndpoint
 from outreach_emulator.server import EmulatorHTTPServer
@@ -32,22 +34,31 @@ _S2S_PATH = re.compile(r"/api/app/installs/([^/]+)/actions/accessToken$")
 
 
 class Emulator:
-    """See ``docs/contracts.md``; ``with emu.serve(port=0):`` runs it on a free loopback port."""
+    """See ``docs/contracts.md``; ``with emu.serve(port=0):`` runs it on a free loopback port.
+
+    ``orgs`` holds every org by name, the default one first; ``data`` and ``rate_limiter`` are
+    the default org's (with a single org, the only ones).
+    """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
         self.config = config or EmulatorConfig()
         cfg = self.config
         self.clock = Clock(cfg.clock_frozen_at)
         started = time.perf_counter()
-        self.data = RecordStore(cfg.seed, cfg.scale, cfg.data_epoch, self.clock)
+        self.orgs = {spec.name: Org(spec, cfg, self.clock) for spec in cfg.org_specs}
         self.build_seconds = time.perf_counter() - started
-        self.grants = Grants(cfg, self.clock)
+        default = self.org()
+        self.data: RecordStore = default.data
+        self.rate_limiter: RateLimiter = default.rate_limiter
+        self.grants = Grants(cfg, self.clock, is_user=self._is_user)
         self.faults = Faults(cfg.seed)
-        self.rate_limiter = RateLimiter(cfg.rate_limit, self.clock, cfg.rate_limit_two_values)
         self._stats = Stats()
-        self._oauth = OAuthEndpoints(cfg, self.grants, self.faults)
+        self._oauth = OAuthEndpoints(cfg, self.grants, self.faults, self.orgs)
         self._s2s = S2SEndpoint(cfg, self.grants, self.clock)
-        self._api = ApiEndpoints(self.data, self.grants, self.rate_limiter, self.faults)
+        self._apis = {
+            name: ApiEndpoints(org.data, org.rate_limiter, self.faults)
+            for name, org in self.orgs.items()
+        }
         self._admin = AdminEndpoints(self)
         self.warm_seconds = 0.0
         self._server: EmulatorHTTPServer | None = None
@@ -59,9 +70,10 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
         self._server = EmulatorHTTPServer((host, port), self.dispatch, self.clock.now)
-        self.data.set_api_url(self.api_url)
+        for org in self.orgs.values():
+            org.data.set_api_url(self.api_url)
         if self.config.warm:
-            self.warm_seconds = warm(self.data)
+            self.warm_seconds = sum(warm(org.data) for org in self.orgs.values())
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
@@ -109,13 +121,38 @@ class Emulator:
         """Base of ``/api/app/...`` (S2S token exchange)."""
         return self.base_url + "/api/app"
 
+    def org(self, name: str | None = None) -> Org:
+        """The org named ``name`` (default: the default org); KeyError for an unknown one."""
+        if name is None:
+            return next(iter(self.orgs.values()))
+        if name not in self.orgs:
+            raise KeyError(f"no org {name!r}; orgs: {sorted(self.orgs)}")
+        return self.orgs[name]
+
+    def _is_user(self, org: str, user_id: int) -> bool:
+        return org in self.orgs and self.orgs[org].has_user(user_id)
+
+    def org_usage(self, name: str) -> dict[str, Any]:
+        """What ``name``'s users did: API requests and 429s per user, tokens minted and live
+        grants per user (the per-org side of ``stats``)."""
+        org = self.org(name)
+        return {
+            "name": name,
+            "seed": org.spec.seed,
+            "scale": org.spec.scale,
+            "rate_limit": org.rate_limiter.limit,
+            "users": org.user_ids(),
+            **org.rate_limiter.usage(),
+            **self.grants.usage(name),
+        }
+
     @property
     def stats(self) -> dict[str, Any]:
         return {
             **self._stats.snapshot(),
             "records": self.data.counts(),
             "grants": self.grants.summary(),
-            "rate_limited": self.rate_limiter.refused,
+            "rate_limited": sum(org.rate_limiter.refused for org in self.orgs.values()),
             "faults_set": self.faults.snapshot(),
             "clock": self.clock.now(),
             "build_seconds": round(self.build_seconds, 3),
@@ -162,7 +199,9 @@ class Emulator:
             kind, response = intercepted
             self._stats.fault(kind)
             return response
-        response = self._api.handle(request, resource_path)
+        access = self.grants.access(request.bearer() or "")
+        api = self._apis[access.org if access is not None else self.org().name]
+        response = api.handle(request, resource_path, access)
         if self.faults.should_truncate():
             self._stats.fault("truncated")
             response.truncate = True

@@ -14,13 +14,16 @@ from outreach_emulator import (
     DOCUMENTED_TOKEN_MINT_INTERVAL,
     Emulator,
     EmulatorConfig,
+    OrgSpec,
+    numbered_orgs,
 )
 from outreach_pipeline.commands.errors import UserFacingError
 
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.description = (
-        "Serve an emulated Outreach org until SIGTERM or Ctrl-C. Prints its base URL on start."
+        "Serve emulated Outreach orgs (one by default) until SIGTERM or Ctrl-C. "
+        "Prints its base URL on start."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", default="0", help="0 picks a free port (default)")
@@ -66,6 +69,20 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--s2s-guid")
     parser.add_argument("--s2s-install-id")
     parser.add_argument("--s2s-public-key", type=Path, help="PEM file of the app's RSA public key")
+    orgs = parser.add_mutually_exclusive_group()
+    orgs.add_argument(
+        "--orgs",
+        type=int,
+        help="serve N orgs org1..orgN (org k: seed+k-1, scale/k); default: one org",
+    )
+    orgs.add_argument(
+        "--org",
+        action="append",
+        dest="org_specs",
+        metavar="NAME[:SCALE[:SEED[:RATE_LIMIT]]]",
+        help="an org to serve, repeatable (first is the default org; seed default: --seed + "
+        "its position, scale default: --scale, rate limit default: --rate-limit)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -77,10 +94,21 @@ def port_number(text: str) -> int:
     return port
 
 
+def orgs_from(args: argparse.Namespace) -> tuple[OrgSpec, ...]:
+    """The orgs ``--orgs`` or ``--org`` ask for; none (one default org) when neither is given."""
+    if args.orgs is not None:
+        return numbered_orgs(args.orgs, args.seed, args.scale)
+    return tuple(
+        OrgSpec.parse(text, args.seed + position, args.scale)
+        for position, text in enumerate(args.org_specs or ())
+    )
+
+
 def config_from(args: argparse.Namespace) -> EmulatorConfig:
     key = args.s2s_public_key.read_text() if args.s2s_public_key else None
     try:
         return EmulatorConfig(
+            orgs=orgs_from(args),
             seed=args.seed,
             scale=args.scale,
             client_id=args.client_id,
@@ -116,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
                 f"(api: {emulator.api_url}, oauth: {emulator.oauth_url})",
                 flush=True,
             )
+            if len(emulator.orgs) > 1:
+                print(f"orgs: {describe_orgs(emulator)}", flush=True)
             stop.wait()
     except KeyboardInterrupt:
         pass
@@ -124,3 +154,14 @@ def run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def describe_orgs(emulator: Emulator) -> str:
+    """``acme (seed 1, scale 2000, users 1..20), ...``: what a consent's ``login_hint`` names."""
+    described = []
+    for name, org in emulator.orgs.items():
+        users = org.user_ids()
+        described.append(
+            f"{name} (seed {org.spec.seed}, scale {org.spec.scale}, users {users[0]}..{users[-1]})"
+        )
+    return ", ".join(described)
