@@ -24,7 +24,7 @@ from outreach_pipeline.auth.health import GrantHealth, assess_grant, assess_stor
 from outreach_pipeline.auth.httpx_auth import BearerTokenAuth
 from outreach_pipeline.auth.login import DEFAULT_LOGIN_TIMEOUT, login, new_state
 from outreach_pipeline.auth.s2s import unreachable_streams
-from outreach_pipeline.auth.token_store import open_token_store
+from outreach_pipeline.auth.token_store import open_token_store, stored_grant_names
 
 __all__ = [
     "DEFAULT_LOGIN_TIMEOUT",
@@ -45,5 +45,6 @@ __all__ = [
     "new_state",
     "oauth_client",
     "open_token_store",
+    "stored_grant_names",
     "unreachable_streams",
 ]
