@@ -142,7 +142,7 @@ def incidents(
         found.append(
             Incident(
                 "refresh_token_idle",
-                f"The Outreach refresh token of grant{name or ' default'} expires unused in "
+                f"The Outreach refresh token{name and f' of grant{name}'} expires unused in "
                 f"{duration(refresh_expiry - now)}: run a sync (any stream) to renew it.",
                 refresh_expiry,
             )
