@@ -333,7 +333,7 @@ def grant_alerts(
     for grant in grants:
         _watch(context, outreach, alerts, grant, state.get(grant, {}), tick)
     for gone in sorted(state.keys() - set(grants)):
-        context.log.info(f"grant {gone} is no longer stored: its incidents are closed unsent")
+        context.log.info(f"grant {gone} is no longer stored: its open incidents are dropped")
     cursor = json.dumps(tick.cursor)
     if tick.run_requests:
         return dg.SensorResult(
@@ -345,10 +345,8 @@ def grant_alerts(
         )
     if tick.open_keys:
         summary = f"already alerted: {', '.join(tick.open_keys)}"
+    elif len(grants) > 1:
+        summary = "the Outreach grants are healthy"
     else:
-        summary = (
-            "the Outreach grants are healthy"
-            if len(grants) > 1
-            else ("the Outreach grant is healthy")
-        )
+        summary = "the Outreach grant is healthy"
     return dg.SensorResult(skip_reason=summary, cursor=cursor)
