@@ -24,7 +24,8 @@ LABELS = {
     "ours": "**outreach-pipeline**, full sync",
     "ours-incremental": "outreach-pipeline, incremental after 1% changed",
     "airbyte": f"Airbyte `{airbyte.PACKAGE}`",
-    "dlt": f"dlt `rest_api` ({dlt.PACKAGES[0]})",
+    "dlt": f"dlt `rest_api` ({dlt.PACKAGES[0]}), tuned as its docs recommend",
+    "dlt-defaults": "dlt `rest_api`, its default settings",
 }
 
 

@@ -33,7 +33,8 @@ from benchmarks.peers.venvs import PeerUnavailable
 from benchmarks.setting import ROOT, Setting
 
 Runner = Callable[[Setting, int], list[Measurement]]
-PEERS = ("airbyte", "dlt")
+# Each peer contender and the module that installs and runs it (dlt twice: tuned, defaults).
+PEERS: dict[str, ModuleType] = {"airbyte": airbyte, **dict.fromkeys(dlt.CONTENDERS, dlt)}
 FETCH_LOOPS = ("reference", "reference+load", "floor", "floor+load")
 CONTENDERS = (*FETCH_LOOPS, "ours", *PEERS)
 RESULTS = ROOT / "benchmarks" / "results"
@@ -73,8 +74,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def peer_runner(peer: ModuleType, venv: Path) -> Runner:
-    return lambda setting, repeat: [peer.measure(setting, repeat, venv)]
+def peer_runner(peer: ModuleType, venv: Path, contender: str) -> Runner:
+    return lambda setting, repeat: [peer.measure(setting, repeat, venv, contender)]
 
 
 def fetch_loop_runner(contender: str) -> Runner:
@@ -85,7 +86,7 @@ def runners(chosen: list[str], notes: list[str]) -> dict[str, Runner]:
     """The chosen contenders; a peer that cannot be installed here is left out with a note."""
     table: dict[str, Runner] = {name: fetch_loop_runner(name) for name in FETCH_LOOPS}
     table["ours"] = ours.measure
-    for name, peer in zip(PEERS, (airbyte, dlt), strict=True):
+    for name, peer in PEERS.items():
         if name not in chosen:
             continue
         try:
@@ -93,7 +94,7 @@ def runners(chosen: list[str], notes: list[str]) -> dict[str, Runner]:
         except PeerUnavailable as why:
             notes.append(f"{name} left out: {why}")
             continue
-        table[name] = peer_runner(peer, venv)
+        table[name] = peer_runner(peer, venv, name)
     return {name: table[name] for name in chosen if name in table}
 
 

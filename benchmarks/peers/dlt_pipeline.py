@@ -2,7 +2,9 @@
 
     python dlt_pipeline.py CONFIG.json
 
-CONFIG names ``api_url``, ``token_url``, ``database`` and ``streams`` (path, table, page size);
+CONFIG names ``api_url``, ``token_url``, ``database``, ``streams`` (path, table, page size),
+and ``source_options`` and ``run_options``: keyword arguments for ``rest_api_source`` and
+``pipeline.run`` (empty for dlt's defaults; see benchmarks/peers/dlt.py for the tuned ones);
 the app credentials and refresh token come from ``BENCH_CLIENT_ID``, ``BENCH_CLIENT_SECRET`` and
 ``BENCH_REFRESH_TOKEN``. dlt has no refresh-token grant of its own, so this adds the smallest
 one: its client-credentials class with the grant type changed and rotated refresh tokens kept.
@@ -69,7 +71,8 @@ def source(config: dict[str, Any]) -> Any:
                 }
                 for stream in config["streams"]
             ],
-        }
+        },
+        **config["source_options"],
     )
 
 
@@ -82,7 +85,7 @@ def main() -> int:
         dataset_name="outreach",
         pipelines_dir=config["pipelines_dir"],
     )
-    pipeline.run(source(config))
+    pipeline.run(source(config), **config["run_options"])
     with duckdb.connect(config["database"], read_only=True) as con:
         rows = {
             stream["table"]: (

@@ -22,7 +22,7 @@ from outreach_emulator import Emulator, EmulatorConfig
 from outreach_pipeline.auth import build_auth, login
 from outreach_pipeline.catalog import catalog, scopes_for
 from outreach_pipeline.commands.errors import UserFacingError
-from outreach_pipeline.commands.sql import print_query
+from outreach_pipeline.commands.sql import landing_reader, print_query
 from outreach_pipeline.commands.sync import summary_table
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync import run_sync, tune_process_memory
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     print(summary_table(results, elapsed))
     print(f"{records} records in {elapsed:.1f} s ({records / max(elapsed, 1e-9):,.0f} records/s)")
     print(f"\nSample query:\n{SAMPLE_QUERY}\n")
-    print_query(args.database, SAMPLE_QUERY)
+    print_query(landing_reader(args.database), SAMPLE_QUERY)
     print(
         f"\nQuery it yourself: OUTREACH_DUCKDB_PATH={args.database} uv run outreach-pipeline "
         'sql "..." (without a query: an interactive shell)'

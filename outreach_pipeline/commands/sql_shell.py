@@ -24,12 +24,14 @@ PROMPT = "sql> "
 CONTINUED = " ..> "
 TABLES = (
     "SELECT table_schema AS schema, table_name AS name, lower(table_type) AS kind "
-    f"FROM information_schema.tables WHERE table_schema IN ('main', '{SCHEMA}') "
+    "FROM information_schema.tables WHERE table_catalog = current_database() "
+    f"AND table_schema IN ('main', '{SCHEMA}') "
     "ORDER BY schema, name"
 )
 HELP = """\
 Statements end with ';' and may span lines. Views in the main schema (prospects, accounts,
 ...) hold the current rows; outreach.<table> every row, outreach.sync_runs one per run.
+With --all, each of them holds every grant's rows, named in a leading "grant" column.
   .tables   list the views and tables
   .help     this text
   .quit     leave (or Ctrl-D)

@@ -17,14 +17,20 @@ import duckdb
 from rich.console import Console
 
 from outreach_pipeline.auth import AuthError
-from outreach_pipeline.catalog import select
+from outreach_pipeline.catalog import Stream, select
 from outreach_pipeline.client import ApiUnusable, Interrupted
 from outreach_pipeline.commands.errors import UserFacingError
+from outreach_pipeline.commands.grant_choice import (
+    add_grant_options,
+    chosen_grant,
+    every_stored_grant,
+)
 from outreach_pipeline.commands.stopping import StopOnSignal
 from outreach_pipeline.commands.sync_progress import LiveTable, PlainLines, outcome, run_outcome
 from outreach_pipeline.commands.tables import format_table
 from outreach_pipeline.landing import DatabaseBusy
-from outreach_pipeline.settings import load_settings
+from outreach_pipeline.redaction import redact
+from outreach_pipeline.settings import DEFAULT_GRANT, Settings, load_settings
 from outreach_pipeline.sync import (
     StreamResult,
     SyncOptions,
@@ -73,6 +79,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     shown.add_argument(
         "--verbose", action="store_true", help="also log each retry and warning in detail"
     )
+    add_grant_options(
+        parser,
+        "sync this grant into its own database",
+        "--all-grants",
+        "sync every stored grant, one after the other; a grant that fails does not stop the "
+        "others (exit 1 if any failed)",
+    )
     parser.add_argument(
         "--json",
         action="store_true",
@@ -98,75 +111,109 @@ def run(args: argparse.Namespace) -> int:
         raise UserFacingError("--wait must be 0 or more seconds")
     options = SyncOptions(batch_rows=args.batch_rows, writer_lock_wait=args.wait)
     output = Output(quiet=args.quiet, verbose=args.verbose, json=args.json)
-    return execute(args.streams, args.full_refresh, args.sweep_deletes, options, output)
-
-
-def execute(
-    streams: str | None,
-    full_refresh: bool,
-    sweep_deletes: bool,
-    options: SyncOptions,
-    output: Output,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
-) -> int:
-    """Run the sync, showing its progress, and print the summary. Exit code 1 when any
-    stream failed; 128 + the signal's number when SIGINT or SIGTERM stopped it."""
-    settings = load_settings()
     try:
-        chosen = select(streams)
+        chosen = select(args.streams)
     except KeyError as error:
         raise UserFacingError(str(error.args[0])) from error
+    settings = load_settings()
     if output.verbose:
         logging.basicConfig(
-            level=logging.INFO, stream=err, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+            level=logging.INFO,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
     tune_process_memory()  # this process is the sync's alone
-    started = time.monotonic()
-    try:
-        with StopOnSignal() as stopping, _progress(output, err) as progress:
-            results = run_sync(
-                settings,
-                chosen,
-                full_refresh=full_refresh,
-                sweep_deletes=sweep_deletes,
-                options=options,
-                stop=stopping.event,
-                progress=progress,
-            )
-    except (AuthError, DatabaseBusy) as error:
-        # Every auth failure carries a one-line message saying what to do (auth.errors).
-        raise UserFacingError(str(error)) from error
-    except ApiUnusable as error:
-        raise UserFacingError(error.problem) from error
-    except Interrupted as error:
-        # Stopped before any stream started: waiting for another sync, or for a token.
-        by = stopping.signal.name if stopping.signal else "request"
-        print(f"interrupted by {by} ({error}): nothing was synced", file=err)
-        return stopping.exit_code
-    except (duckdb.IOException, duckdb.TransactionException, OSError) as error:
-        # A full disk or a read-only file or folder: each batch committed before it is kept.
-        problem = str(error).splitlines()[0]
-        raise UserFacingError(
-            f"cannot write {settings.grant_duckdb_path} ({problem}); batches committed so far are "
-            "kept: free space or make it writable, then sync again to resume"
-        ) from error
-    summary = RunSummary(results, time.monotonic() - started, settings.grant_duckdb_path)
-    if output.json:
-        out.write(json.dumps(summary.as_json()) + "\n")
-    elif not output.quiet:
-        out.write(summary_table(results, summary.wall_s))
-        out.write(summary.footer() + "\n")
-    failed = [r for r in results if r.error and not r.interrupted]
-    for result in failed:
-        print(f"error: {result.error}", file=err)
-    if stopping.signal is not None:
-        print(
-            f"interrupted by {stopping.signal.name}: {summary.records} rows written before it "
-            f"are kept in {settings.grant_duckdb_path}; sync again to resume",
-            file=err,
+    sync = Sync(chosen, args.full_refresh, args.sweep_deletes, options, output)
+    if args.all_grants:
+        return sync_each(every_stored_grant(settings), sync)
+    return sync.execute(chosen_grant(settings, args.grant))
+
+
+@dataclass(frozen=True)
+class Sync:
+    """One ``sync`` command's choices, run for one grant at a time."""
+
+    streams: Sequence[Stream]
+    full_refresh: bool
+    sweep_deletes: bool
+    options: SyncOptions
+    output: Output
+
+    def execute(
+        self, settings: Settings, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    ) -> int:
+        """Sync the grant of ``settings``, showing its progress, and print the summary. Exit
+        code 1 when any stream failed; 128 + the signal's number when SIGINT or SIGTERM
+        stopped it."""
+        started = time.monotonic()
+        try:
+            with StopOnSignal() as stopping, _progress(self.output, err) as progress:
+                results = run_sync(
+                    settings,
+                    self.streams,
+                    full_refresh=self.full_refresh,
+                    sweep_deletes=self.sweep_deletes,
+                    options=self.options,
+                    stop=stopping.event,
+                    progress=progress,
+                )
+        except (AuthError, DatabaseBusy) as error:
+            # Every auth failure carries a one-line message saying what to do (auth.errors).
+            raise UserFacingError(str(error)) from error
+        except ApiUnusable as error:
+            raise UserFacingError(error.problem) from error
+        except Interrupted as error:
+            # Stopped before any stream started: waiting for another sync, or for a token.
+            by = stopping.signal.name if stopping.signal else "request"
+            print(f"interrupted by {by} ({error}): nothing was synced", file=err)
+            return stopping.exit_code
+        except (duckdb.IOException, duckdb.TransactionException, OSError) as error:
+            # A full disk or a read-only file or folder: each batch committed before it is kept.
+            problem = str(error).splitlines()[0]
+            raise UserFacingError(
+                f"cannot write {settings.grant_duckdb_path} ({problem}); batches committed so "
+                "far are kept: free space or make it writable, then sync again to resume"
+            ) from error
+        summary = RunSummary(
+            results, time.monotonic() - started, settings.grant_duckdb_path, settings.grant
         )
-        return stopping.exit_code
+        if self.output.json:
+            out.write(json.dumps(summary.as_json()) + "\n")
+        elif not self.output.quiet:
+            out.write(summary_table(results, summary.wall_s))
+            out.write(summary.footer() + "\n")
+        failed = [r for r in results if r.error and not r.interrupted]
+        for result in failed:
+            print(f"error: {result.error}", file=err)
+        if stopping.signal is not None:
+            print(
+                f"interrupted by {stopping.signal.name}: {summary.records} rows written before "
+                f"it are kept in {settings.grant_duckdb_path}; sync again to resume",
+                file=err,
+            )
+            return stopping.exit_code
+        return 1 if failed else 0
+
+
+def sync_each(grants: Sequence[Settings], sync: Sync, err: TextIO = sys.stderr) -> int:
+    """``sync`` of each grant in turn. A grant that fails (a dead grant, a busy database) is
+    said in one line naming it, and the next grant syncs; a signal stops them all. Exit code
+    1 when any failed, else 0; 128 + the signal's number when one stopped it."""
+    failed: list[str] = []
+    for settings in grants:
+        if not sync.output.quiet and not sync.output.json:
+            print(f"grant {settings.grant}:", file=err)
+        try:
+            code = sync.execute(settings)
+        except UserFacingError as error:
+            print(f"outreach-pipeline sync: grant {settings.grant}: {redact(str(error))}", file=err)
+            code = 1
+        if code > 1:
+            return code
+        if code:
+            failed.append(settings.grant)
+    if failed:
+        print(f"grants that failed: {', '.join(failed)}", file=err)
     return 1 if failed else 0
 
 
@@ -185,6 +232,7 @@ class RunSummary:
     results: Sequence[StreamResult]
     wall_s: float
     database: Path
+    grant: str = DEFAULT_GRANT
 
     @property
     def records(self) -> int:
@@ -207,6 +255,7 @@ class RunSummary:
     def as_json(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
+            "grant": self.grant,
             "database": str(self.database),
             "wall_s": round(self.wall_s, 3),
             "records": self.records,

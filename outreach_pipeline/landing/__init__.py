@@ -2,9 +2,10 @@
 
 from outreach_pipeline.landing.database import Database, DatabaseBusy, connect
 from outreach_pipeline.landing.fingerprints import Fingerprint, fingerprint_of, stale_ids
+from outreach_pipeline.landing.grant_union import GrantLanding
 from outreach_pipeline.landing.observed_versions import add_observed_versions
 from outreach_pipeline.landing.private_files import OwnerOnlyUmask
-from outreach_pipeline.landing.reading import open_for_reading
+from outreach_pipeline.landing.reading import open_for_reading, open_grants_for_reading
 from outreach_pipeline.landing.records import (
     BadRecord,
     RecordConverter,
@@ -34,6 +35,7 @@ __all__ = [
     "Database",
     "DatabaseBusy",
     "Fingerprint",
+    "GrantLanding",
     "OwnerOnlyUmask",
     "RecordConverter",
     "StreamState",
@@ -50,6 +52,7 @@ __all__ = [
     "load_state",
     "mark_deleted",
     "open_for_reading",
+    "open_grants_for_reading",
     "quote",
     "record_id",
     "record_run",

@@ -103,6 +103,15 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect`` that retries while another process holds the file, pausing as
     :func:`~outreach_pipeline.retry.locked_file` says for up to ``lock_timeout`` seconds."""
+    return once_unlocked(
+        lambda: _open(path, read_only, config or {}, row_group_size), path, lock_timeout
+    )
+
+
+def once_unlocked(open_file: Callable[[], T], path: Path, lock_timeout: float) -> T:
+    """``open_file()`` (which opens or attaches the DuckDB file ``path``), tried again while
+    another process holds the file, for up to ``lock_timeout`` seconds; then
+    :class:`DatabaseBusy`."""
 
     def locked(error: BaseException) -> bool:
         if isinstance(error, duckdb.IOException | duckdb.ConnectionException):
@@ -111,7 +120,7 @@ def connect(
 
     retries = Retries(locked_file(lock_timeout), retry_on=locked)
     try:
-        return retries(lambda: _open(path, read_only, config or {}, row_group_size))
+        return retries(open_file)
     except (duckdb.IOException, duckdb.ConnectionException) as error:
         if locked(error):
             raise DatabaseBusy(

@@ -48,8 +48,9 @@ def run_sync(
     ``ReauthorizationRequired``) propagate once the running streams have
     stopped; one before any stream started is recorded as each stream's failed run first.
 
-    ``budget`` defaults to the process-wide budget of ``settings.api_url`` (one authorizing
-    user per process); pass one to share it differently.
+    ``budget`` defaults to the process-wide budget of the grant's authorizing user (see
+    :func:`budget_key`): syncs of two grants in one process (one after the other, or at once)
+    spend their own users' budgets; pass one to share it differently.
 
     While another sync writes the same database (in any process), this one waits up to
     ``options.writer_lock_wait`` seconds, then raises ``SyncInProgress``; ``stop`` set
@@ -94,7 +95,7 @@ def run_sync(
             client = JsonApiClient(
                 settings.api_url,
                 authenticated(settings, auth, database, selected, run_id, full_refresh, stop),
-                budget or shared_budget(settings.api_url),
+                budget or shared_budget(budget_key(settings)),
                 retry=retry,
                 max_connections=max(4, options.concurrency * 2),
                 limits=options.page_limits,
@@ -137,6 +138,14 @@ def run_sync(
             return [future.result() for future in futures]
         finally:
             database.close()
+
+
+def budget_key(settings: Settings) -> str:
+    """Whose request budget a sync of ``settings``' grant spends. Outreach counts requests per
+    user, and a grant is one user's authorization, so each grant has its own: a grant whose
+    user has spent the budget holds up no other. Two grants of one user (rare) each follow
+    the remaining count the API reports for that user, as syncs in two processes do."""
+    return f"{settings.api_url} grant {settings.grant}"
 
 
 def _first_failure(futures: Sequence[Future[StreamResult]]) -> BaseException | None:

@@ -48,9 +48,11 @@ def store_issued_grant(
     settings: Settings,
     kind: CredentialKind = "production",
     scopes: list[str] | None = None,
+    user_id: int = 1,
 ) -> Grant:
-    """A grant issued by the emulator without the browser, saved as ``auth login`` would."""
-    body = emulator.grants.issue(scopes or SCOPES, kind=kind)
+    """A grant of the user ``user_id`` issued by the emulator without the browser, saved as
+    ``auth login`` would."""
+    body = emulator.grants.issue(scopes or SCOPES, user_id=user_id, kind=kind)
     response = TokenResponse(
         access_token=Secret(body["access_token"]),
         refresh_token=Secret(body["refresh_token"]),

@@ -10,10 +10,13 @@ import json
 import time
 from pathlib import Path
 
+from pytest import MonkeyPatch
+
 from benchmarks import floor, readme, run
 from benchmarks.emulator import EmulatorProcess
 from benchmarks.floor import fetch_all, next_link
 from benchmarks.measurements import Measurement, summarize
+from benchmarks.peers import dlt
 from benchmarks.report import markdown
 from benchmarks.setting import ROOT
 from benchmarks.targets import check
@@ -115,3 +118,22 @@ def test_the_readme_table_leaves_out_what_the_json_does_not_hold() -> None:
     assert readme.replace_block(f"a\n{readme.START}\nold\n{readme.END}\nb", block) == (
         f"a\n{readme.START}\n{block}\n{readme.END}\nb"
     )
+
+
+def test_each_peer_contender_is_measured_under_its_own_name(monkeypatch: MonkeyPatch) -> None:
+    """dlt runs twice, tuned ("dlt") and with its defaults ("dlt-defaults"): each runner must
+    hand its own name to the peer's ``measure``, which picks the settings by it. (Installing
+    and running the peers takes minutes: ``python -m benchmarks.run`` does that.)"""
+    asked: list[str] = []
+
+    def fake_measure(_setting: object, repeat: int, _venv: Path, contender: str) -> Measurement:
+        asked.append(contender)
+        return measurement(contender, 1.0, 10, 1)
+
+    monkeypatch.setattr(dlt, "install", lambda: Path("venv"))
+    monkeypatch.setattr(dlt, "measure", fake_measure)
+    notes: list[str] = []
+    chosen = run.runners(["ours", "dlt", "dlt-defaults"], notes)
+    assert list(chosen) == ["ours", "dlt", "dlt-defaults"] and not notes
+    measured = [m for name in ("dlt", "dlt-defaults") for m in chosen[name](None, 1)]  # type: ignore[arg-type]
+    assert asked == ["dlt", "dlt-defaults"] == [m.contender for m in measured]
