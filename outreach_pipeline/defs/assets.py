@@ -1,9 +1,13 @@
 """One asset per catalog stream, generated from the catalog.
 
 All stream assets share one subsettable step: the sync engine fetches the selected streams in
-parallel (sharing one rate budget) and writes them through one DuckDB writer, and the step
-runs in the DuckDB pool so only one step at a time writes the file. Selecting one asset, a
-subset or all of them in the UI runs just those streams.
+parallel (sharing one rate budget) and writes them through one DuckDB writer. Selecting one
+asset, a subset or all of them in the UI runs just those streams.
+
+Every stream asset is partitioned by grant (``outreach_grants``): a partition's run syncs that
+grant into its own DuckDB file with its own token lock and rate budget, so two grants sync at
+once. One grant never syncs twice at once: the instance's run queue allows one run per value of
+the ``dagster/partition`` tag (``dagster.yaml``), which Dagster puts on every partition's run.
 """
 
 from collections.abc import Iterator
@@ -18,6 +22,7 @@ from outreach_pipeline.auth import AuthError, ReauthorizationRequired
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.client import ApiUnusable
 from outreach_pipeline.defs.checks import check_specs, data_checks, timestamp_column
+from outreach_pipeline.defs.grants import GRANTS
 from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.lineage import dependency_order, upstream_streams
 from outreach_pipeline.defs.resources import OutreachResource
@@ -27,7 +32,6 @@ from outreach_pipeline.settings import SettingsError
 from outreach_pipeline.sync import StreamResult, tune_process_memory
 
 GROUP = "outreach"
-DUCKDB_POOL = "duckdb_writer"
 PREVIEW_ROWS = 5
 PREVIEW_COLUMNS = 7
 # What a person recognises a record by, one role per entry, each a list of (column source, API
@@ -180,6 +184,7 @@ def _sync(
     outreach: OutreachResource,
     streams: list[Stream],
     duckdb_path: str,
+    grant: str,
     config: SyncConfig,
 ) -> list[StreamResult]:
     """The sync, its progress in the run's log; what only a person can fix fails at once,
@@ -190,6 +195,7 @@ def _sync(
         return outreach.sync(
             streams,
             duckdb_path,
+            grant=grant,
             full_refresh=config.full_refresh,
             sweep_deletes=config.sweep_deletes,
             progress=RunLogProgress(context.log.info, context.log.warning),
@@ -213,7 +219,7 @@ def _sync(
     specs=[stream_spec(s) for s in STREAMS.values()],
     check_specs=[spec for s in STREAMS.values() for spec in check_specs(s)],
     can_subset=True,
-    pool=DUCKDB_POOL,
+    partitions_def=GRANTS,
     retry_policy=TRANSIENT_RETRY,
 )
 def outreach_streams(
@@ -222,13 +228,17 @@ def outreach_streams(
     outreach: OutreachResource,
     duckdb: DuckDBResource,
 ) -> Iterator[dg.MaterializeResult]:
-    """Sync the selected Outreach streams into DuckDB, then check what landed."""
+    """Sync the selected Outreach streams of the partition's grant into its DuckDB file, then
+    check what landed there."""
+    grant = context.partition_key
     streams = [s for s in STREAMS.values() if asset_key(s) in context.selected_asset_keys]
     started_at = datetime.now(UTC).replace(tzinfo=None)
-    results = _sync(context, outreach, streams, duckdb.database, config)
+    results = _sync(context, outreach, streams, duckdb.database, grant, config)
     checks = set(context.selected_asset_check_keys)
     by_path = dict(zip((s.path for s in streams), results, strict=True))
-    with duckdb.get_connection() as con:
+    landing = outreach.settings_for(duckdb.database, grant).grant_duckdb_path
+    grant_duckdb = DuckDBResource(database=str(landing), connection_config=duckdb.connection_config)
+    with grant_duckdb.get_connection() as con:
         for stream in dependency_order(streams):
             result = by_path[stream.path]
             if not result.ok:

@@ -1,4 +1,10 @@
-"""``outreach/grant_health``: the OAuth grant's state in the UI, read from the token store.
+"""``outreach/grant_health``: each OAuth grant's state in the UI, read from the token store.
+
+It is partitioned by grant like the streams, rather than one materialization listing every
+grant: each grant then has its own page (partition) with its own history, check result and
+data version, the sensor compares and refreshes each grant's page alone (one grant's logout
+never rewrites another's), and a grant's nightly run records that grant's health beside its
+sync.
 
 Materializing it spends no token: it reads who authorized, the scopes, the expiries and
 whether a person has to log in again. Its check fails while the grant needs reauthorization
@@ -19,8 +25,9 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-from outreach_pipeline.auth import LOGIN_HINT, GrantHealth
+from outreach_pipeline.auth import GrantHealth
 from outreach_pipeline.defs.assets import GROUP
+from outreach_pipeline.defs.grants import GRANTS, login_hint
 from outreach_pipeline.defs.resources import OutreachResource
 
 GRANT_HEALTH_KEY = dg.AssetKey(["outreach", "grant_health"])
@@ -43,10 +50,12 @@ def state_version(health: GrantHealth) -> str:
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def shown_state(instance: dg.DagsterInstance) -> tuple[str | None, int | None]:
-    """The state version and storage id of the materialization the asset page shows (the
-    latest); Nones before the first."""
-    records = instance.fetch_materializations(GRANT_HEALTH_KEY, limit=1).records
+def shown_state(instance: dg.DagsterInstance, grant: str) -> tuple[str | None, int | None]:
+    """The state version and storage id of the materialization the grant's page shows (its
+    partition's latest); Nones before the first."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(GRANT_HEALTH_KEY, asset_partitions=[grant]), limit=1
+    ).records
     if not records:
         return None, None
     tags = records[0].asset_materialization.tags if records[0].asset_materialization else {}
@@ -74,6 +83,7 @@ def grant_usable(health: GrantHealth) -> dg.AssetCheckResult:
     key=GRANT_HEALTH_KEY,
     group_name=GROUP,
     kinds={"outreach"},
+    partitions_def=GRANTS,
     check_specs=[
         dg.AssetCheckSpec(
             GRANT_USABLE,
@@ -82,16 +92,20 @@ def grant_usable(health: GrantHealth) -> dg.AssetCheckResult:
         )
     ],
 )
-def grant_health(outreach: OutreachResource) -> dg.MaterializeResult:
-    """Who authorized the Outreach app, with which scopes, until when, and whether a person has
-    to run `outreach-pipeline auth login` again."""
-    health = outreach.assess_stored_grant()
-    grant = outreach.stored_grant()
+def grant_health(
+    context: dg.AssetExecutionContext, outreach: OutreachResource
+) -> dg.MaterializeResult:
+    """Who authorized the Outreach app for the partition's grant, with which scopes, until
+    when, and whether a person has to run `outreach-pipeline auth login` again."""
+    name = context.partition_key
+    health = outreach.assess_stored_grant(name)
+    grant = outreach.stored_grant(name)
     return dg.MaterializeResult(
         metadata={
+            "grant": name,
             "needs_reauthorization": health.needs_reauthorization,
             "reason": health.reason,
-            "action": LOGIN_HINT if health.needs_reauthorization else None,
+            "action": login_hint(name) if health.needs_reauthorization else None,
             "since": _when(health.since),
             "warnings": dg.MetadataValue.json(list(health.warnings)),
             "user_email": grant.user_email if grant else None,

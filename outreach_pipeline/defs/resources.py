@@ -2,9 +2,10 @@
 
 ``OutreachResource`` holds where Outreach is and who may call it: the ``OUTREACH_*`` settings
 (see :class:`SettingsResource`; from the environment they arrive as ``EnvVar``, resolved at
-run time and never shown in the UI); ``get_auth`` hands out the
-refreshing ``httpx.Auth`` of the auth layer, built once per resource instance, and ``sync``
-runs the sync engine with it.
+run time and never shown in the UI). Each method takes the grant it is for (a partition key of
+``outreach_grants``): ``sync`` runs the sync engine on ``settings.for_grant(grant)``, so the
+grant's run writes its own DuckDB file, refreshes through its own token file and lock, and
+spends its own user's rate budget.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from dataclasses import replace
 from typing import Self
 
 import dagster as dg
-import httpx
 from dagster_duckdb import DuckDBResource
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from outreach_pipeline.auth import (
     Grant,
@@ -76,52 +76,49 @@ class OutreachResource(SettingsResource):
         "share left for other tools using the same grant.",
     )
 
-    _auth: httpx.Auth | None = PrivateAttr(default=None)
-
-    def get_auth(self) -> httpx.Auth:
-        """The grant's refreshing auth (built on first use, then reused by this instance)."""
-        if self._auth is None:
-            self._auth = build_auth(self.settings())
-        return self._auth
-
-    def assess_stored_grant(self) -> GrantHealth:
+    def assess_stored_grant(self, grant: str) -> GrantHealth:
         """The stored grant's health, read from the token store without spending a token.
 
         In S2S mode no grant is used, so none is needed: healthy, nothing stored."""
-        settings = self.settings()
+        settings = self.settings().for_grant(grant)
         if settings.s2s is not None:
             return GrantHealth(stored=False, needs_reauthorization=False)
         return assess_stored_grant(settings)
 
-    def stored_grant(self) -> Grant | None:
+    def stored_grant(self, grant: str) -> Grant | None:
         """The stored grant (who authorized, scopes), None when absent or unreadable."""
         try:
-            return open_token_store(self.settings()).load()
+            return open_token_store(self.settings().for_grant(grant)).load()
         except TokenStoreError:
             return None
 
-    def settings_for(self, duckdb_path: str) -> Settings:
-        """The settings, with the database the Dagster DuckDB resource names."""
-        return settings_from({**self.variables, variable("duckdb_path"): duckdb_path})
+    def settings_for(self, duckdb_path: str, grant: str) -> Settings:
+        """The settings of ``grant``, beside the database the Dagster DuckDB resource names
+        (its ``grant_duckdb_path`` is that database for the default grant)."""
+        variables = {**self.variables, variable("duckdb_path"): duckdb_path}
+        return settings_from(variables).for_grant(grant)
 
     def sync(
         self,
         streams: Sequence[Stream],
         duckdb_path: str,
         *,
+        grant: str,
         full_refresh: bool = False,
         sweep_deletes: bool = False,
         progress: SyncProgress | None = None,
     ) -> list[StreamResult]:
-        """Sync ``streams`` into ``duckdb_path``, fetching up to ``fetch_concurrency`` at once;
-        ``progress`` is told how it goes. A run termination reaching the step stops the sync
-        in seconds (see :func:`run_sync`): each stream's ``sync_runs`` row says interrupted."""
+        """Sync ``streams`` of ``grant`` into its database beside ``duckdb_path``, fetching up
+        to ``fetch_concurrency`` at once; ``progress`` is told how it goes. A run termination
+        reaching the step stops the sync in seconds (see :func:`run_sync`): each stream's
+        ``sync_runs`` row says interrupted."""
+        settings = self.settings_for(duckdb_path, grant)
         return run_sync(
-            self.settings_for(duckdb_path),
+            settings,
             [replace(s, page_size=min(s.page_size, self.max_page_size)) for s in streams],
             full_refresh=full_refresh,
             sweep_deletes=sweep_deletes,
-            auth=self.get_auth(),
+            auth=build_auth(settings),
             options=SyncOptions(concurrency=self.fetch_concurrency),
             budget=RateBudget(reserve=self.rate_limit_reserve),
             progress=progress,

@@ -1,6 +1,8 @@
-"""Nightly sync of every stream on by default, and the weekly delete sweep; both skip (saying
-why) while the grant needs reauthorization. Streams off by default (they need an administrator's
-grant) have assets too, materialized by hand or by a job of one's own.
+"""Nightly sync of every stream on by default, and the weekly delete sweep, for every grant: one
+run per healthy grant (a partition of ``outreach_grants``); a grant needing reauthorization is
+skipped, named in the tick's log with the reason, and never holds back the others. Streams off
+by default (they need an administrator's grant) have assets too, materialized by hand or by a
+job of one's own.
 
 Both fire in ``OUTREACH_SCHEDULE_TIMEZONE`` (an IANA name, default UTC), read when the code
 location loads.
@@ -10,9 +12,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from outreach_pipeline.auth import LOGIN_HINT
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.defs.assets import GROUP, outreach_streams
+from outreach_pipeline.defs.grants import grant_partition_keys, login_hint
 from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import load_settings
@@ -49,7 +51,8 @@ sweep_job = dg.define_asset_job(
 def _grant_gated(
     name: str, job: dg.UnresolvedAssetJobDefinition, cron: str, timezone: str
 ) -> dg.ScheduleDefinition:
-    """A schedule of ``job`` that skips, saying why, while the grant needs reauthorization."""
+    """A schedule of ``job`` asking for a run per grant, except those needing reauthorization:
+    skipped, saying which and why."""
 
     @dg.schedule(
         name=name,
@@ -58,13 +61,22 @@ def _grant_gated(
         execution_timezone=timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
-    def gated(outreach: OutreachResource) -> dg.RunRequest | dg.SkipReason:
-        health = outreach.assess_stored_grant()
-        if health.needs_reauthorization:
-            return dg.SkipReason(
-                f"The Outreach grant needs reauthorization ({health.reason}): {LOGIN_HINT}."
-            )
-        return dg.RunRequest()
+    def gated(
+        context: dg.ScheduleEvaluationContext, outreach: OutreachResource
+    ) -> list[dg.RunRequest] | dg.SkipReason:
+        requests, skipped = [], []
+        for grant in grant_partition_keys(outreach.settings()):
+            health = outreach.assess_stored_grant(grant)
+            if health.needs_reauthorization:
+                skipped.append(
+                    f"The Outreach grant {grant} needs reauthorization ({health.reason}): "
+                    f"{login_hint(grant)}."
+                )
+            else:
+                requests.append(dg.RunRequest(run_key=grant, partition_key=grant))
+        for reason in skipped:
+            context.log.warning(f"skipped: {reason}")
+        return requests or dg.SkipReason(" ".join(skipped))
 
     return gated
 

@@ -1,10 +1,13 @@
-"""The grant alert sensor: tells people when the Outreach grant needs them.
+"""The grant alert sensor: tells people when an Outreach grant needs them.
 
-Every few minutes it reads the grant's health from the token store (no token is spent) and
-finds the open incidents: no grant, a grant needing reauthorization, a development-credential
+Every few minutes it reads each grant's health from the token store (no token is spent) and
+finds its open incidents: no grant, a grant needing reauthorization, a development-credential
 grant within a day of its weekly expiry, a refresh token within a day of expiring unused. Each
 incident is alerted once, again after 24 hours while it lasts, and a "resolved" notice follows
-when it ends; the sensor cursor remembers what was alerted when.
+when it ends; the sensor cursor remembers what was alerted when, per grant. Grants are watched
+one by one (the stored ones, or ``default`` when none is: see ``grants.py``): each has its own
+incidents, alerts, resolutions and health page, and one needing a person never holds back the
+alerts of another. A grant logged out is no longer watched: its open incidents are dropped.
 
 An alert says what happened, since when, which streams it blocks, the command to run and the
 authorize URL it opens. It goes to the configured channels (see ``alerts.py``) and shows in the
@@ -29,7 +32,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from outreach_pipeline.auth import LOGIN_HINT, GrantHealth, duration, new_state, oauth_client
+from outreach_pipeline.auth import GrantHealth, duration, new_state, oauth_client
 from outreach_pipeline.catalog import catalog, default_streams, scopes_for
 from outreach_pipeline.defs.alerts import AlertsResource
 from outreach_pipeline.defs.grant_health import (
@@ -39,8 +42,9 @@ from outreach_pipeline.defs.grant_health import (
     shown_state,
     state_version,
 )
+from outreach_pipeline.defs.grants import add_missing, grant_partition_keys, login_hint
 from outreach_pipeline.defs.resources import OutreachResource
-from outreach_pipeline.settings import SettingsError
+from outreach_pipeline.settings import DEFAULT_GRANT, SettingsError
 
 HOUR = 3600
 WARN_WITHIN = 24 * HOUR
@@ -87,9 +91,15 @@ def authorize_url(outreach: OutreachResource, health: GrantHealth) -> str | None
     return client.authorize_url(scopes_for(default_streams()), new_state(kind))
 
 
-def _action(url: str | None) -> str:
+def _action(url: str | None, grant: str) -> str:
     opens = f"; it opens {url}" if url else ""
-    return f"{LOGIN_HINT}{opens}"
+    return f"{login_hint(grant)}{opens}"
+
+
+def _named(grant: str) -> str:
+    """`` NAME`` after "grant" in an alert, nothing for the default grant (whose alerts read
+    as they did before grants had names)."""
+    return "" if grant == DEFAULT_GRANT else f" {grant}"
 
 
 def _blocked() -> str:
@@ -97,17 +107,21 @@ def _blocked() -> str:
     return f"All {len(streams)} streams are blocked until then: {', '.join(streams)}."
 
 
-def incidents(health: GrantHealth, now: float, url: str | None = None) -> list[Incident]:
-    """What about the grant needs a person at ``now``; ``url`` is the authorize URL to show."""
+def incidents(
+    health: GrantHealth, now: float, url: str | None = None, grant: str = DEFAULT_GRANT
+) -> list[Incident]:
+    """What about ``grant`` needs a person at ``now``; ``url`` is the authorize URL to show."""
+    name = _named(grant)
     if health.needs_reauthorization and not health.stored:
-        return [Incident("no_grant", f"No Outreach grant is stored: {_action(url)}. {_blocked()}")]
+        text = f"No Outreach grant{name} is stored: {_action(url, grant)}. {_blocked()}"
+        return [Incident("no_grant", text)]
     if health.needs_reauthorization:
         since = f" since {_utc(health.since)}" if health.since is not None else ""
         return [
             Incident(
                 "needs_reauthorization",
-                f"The Outreach grant needs reauthorization{since} ({health.reason}): "
-                f"{_action(url)}. {_blocked()}",
+                f"The Outreach grant{name} needs reauthorization{since} ({health.reason}): "
+                f"{_action(url, grant)}. {_blocked()}",
                 health.since,
             )
         ]
@@ -118,8 +132,8 @@ def incidents(health: GrantHealth, now: float, url: str | None = None) -> list[I
         found.append(
             Incident(
                 "development_expiry",
-                f"The development-credential Outreach grant reaches its weekly expiry {when}; "
-                f"if syncs start failing, {_action(url)}.",
+                f"The development-credential Outreach grant{name} reaches its weekly expiry "
+                f"{when}; if syncs start failing, {_action(url, grant)}.",
                 dev_expiry,
             )
         )
@@ -128,8 +142,8 @@ def incidents(health: GrantHealth, now: float, url: str | None = None) -> list[I
         found.append(
             Incident(
                 "refresh_token_idle",
-                f"The Outreach refresh token expires unused in {duration(refresh_expiry - now)}: "
-                "run a sync (any stream) to renew it.",
+                f"The Outreach refresh token{name and f' of grant{name}'} expires unused in "
+                f"{duration(refresh_expiry - now)}: run a sync (any stream) to renew it.",
                 refresh_expiry,
             )
         )
@@ -137,15 +151,18 @@ def incidents(health: GrantHealth, now: float, url: str | None = None) -> list[I
 
 
 def notices(
-    open_incidents: dict[str, dict], current: list[Incident], now: float
+    open_incidents: dict[str, dict], current: list[Incident], now: float, grant: str = DEFAULT_GRANT
 ) -> tuple[list[Notice], dict[str, dict]]:
-    """Notices to send now and the open incidents afterwards (the next cursor).
+    """Notices to send now about ``grant`` and its open incidents afterwards (its part of the
+    next cursor).
 
     Run keys name the incident's start and how many times it was alerted, so a tick evaluated
     again from the same cursor asks for the same runs, which Dagster then launches only once.
     An incident with no known start (no grant stored) is named by the start of the sensor
     interval it was found in: the alert time itself moved with every second between a tick
-    and its replay, which then launched a second run."""
+    and its replay, which then launched a second run. Run keys of a grant other than the
+    default start with ``NAME/``."""
+    prefix = "" if grant == DEFAULT_GRANT else f"{grant}/"
     sent = []
     after = {}
     for incident in current:
@@ -156,13 +173,13 @@ def notices(
             if alerted is not None and "run_key" in alerted:
                 run_key = f"{alerted['run_key'].rsplit('#', 1)[0]}#{count}"
             else:
-                run_key = f"{incident.key}@{start:.0f}#{count}"
+                run_key = f"{prefix}{incident.key}@{start:.0f}#{count}"
             alerted = {"at": now, "text": incident.text, "count": count, "run_key": run_key}
             sent.append(Notice(incident.key, False, incident.text, run_key))
         after[incident.key] = alerted
     for key, alerted in open_incidents.items():
         if key not in after:
-            opened = alerted.get("run_key") or f"{key}@{alerted['at']:.0f}"
+            opened = alerted.get("run_key") or f"{prefix}{key}@{alerted['at']:.0f}"
             run_key = f"{opened}:resolved"
             sent.append(Notice(key, True, f"Resolved: {alerted['text']}", run_key))
     return sent, after
@@ -195,11 +212,15 @@ def grant_alert_job() -> None:
     log_grant_alert()
 
 
-def _observation(notice: Notice, health: GrantHealth, url: str | None) -> dg.AssetObservation:
+def _observation(
+    notice: Notice, health: GrantHealth, url: str | None, grant: str
+) -> dg.AssetObservation:
     return dg.AssetObservation(
         asset_key=GRANT_HEALTH_KEY,
+        partition=grant,
         description=notice.text,
         metadata={
+            "grant": grant,
             "incident": notice.key,
             "state": "resolved" if notice.resolved else "open",
             "needs_reauthorization": health.needs_reauthorization,
@@ -210,13 +231,13 @@ def _observation(notice: Notice, health: GrantHealth, url: str | None) -> dg.Ass
             "blocked_streams": dg.MetadataValue.json(
                 sorted(catalog()) if health.needs_reauthorization else []
             ),
-            "action": LOGIN_HINT if not notice.resolved else None,
+            "action": login_hint(grant) if not notice.resolved else None,
             "authorize_url": dg.MetadataValue.url(url) if url and not notice.resolved else None,
         },
     )
 
 
-def _run_request(notice: Notice, failures: list[str]) -> dg.RunRequest:
+def _run_request(notice: Notice, failures: list[str], grant: str) -> dg.RunRequest:
     config = GrantAlertConfig(
         incident=notice.key, resolved=notice.resolved, text=notice.text, failed_channels=failures
     )
@@ -224,24 +245,76 @@ def _run_request(notice: Notice, failures: list[str]) -> dg.RunRequest:
         run_key=notice.run_key,
         job_name=ALERT_JOB,
         run_config=dg.RunConfig(ops={log_grant_alert.name: config}),
-        tags={"outreach/incident": notice.key},
+        tags={"outreach/incident": notice.key, "outreach/grant": grant},
     )
 
 
-def _record_health(instance: dg.DagsterInstance, health: GrantHealth) -> dg.RunRequest | None:
-    """A run materializing ``outreach/grant_health`` when its page shows another state than
-    ``health``. Keyed by the state, the materialization shown and the hour: launched once while
-    queued, retried hourly should it fail."""
+def _record_health(
+    instance: dg.DagsterInstance, health: GrantHealth, grant: str
+) -> dg.RunRequest | None:
+    """A run materializing ``grant``'s partition of ``outreach/grant_health`` when its page
+    shows another state than ``health``. Keyed by the grant, the state, the materialization
+    shown and the hour: launched once while queued, retried hourly should it fail."""
     version = state_version(health)
-    shown_version, shown_id = shown_state(instance)
+    shown_version, shown_id = shown_state(instance, grant)
     if shown_version == version:
         return None
     hour = int(time.time() // HOUR)
+    prefix = "" if grant == DEFAULT_GRANT else f"{grant}/"
     return dg.RunRequest(
-        run_key=f"grant_health:{version}@{shown_id or 0}:{hour}",
+        run_key=f"{prefix}grant_health:{version}@{shown_id or 0}:{hour}",
         job_name=GRANT_HEALTH_JOB,
-        tags={"outreach/kind": "grant_health"},
+        partition_key=grant,
+        tags={"outreach/kind": "grant_health", "outreach/grant": grant},
     )
+
+
+@dataclass
+class _Tick:
+    """What one evaluation of the sensor asks for, grant after grant."""
+
+    run_requests: list[dg.RunRequest]
+    observations: list[dg.AssetObservation]
+    cursor: dict[str, dict]
+    open_keys: list[str]
+
+
+def _watch(
+    context: dg.SensorEvaluationContext,
+    outreach: OutreachResource,
+    alerts: AlertsResource,
+    grant: str,
+    open_incidents: dict[str, dict],
+    tick: _Tick,
+) -> None:
+    """Alerts and resolves ``grant``'s incidents and refreshes its health page, into ``tick``."""
+    now = time.time()
+    health = outreach.assess_stored_grant(grant)
+    url = authorize_url(outreach, health) if health.stored or health.needs_reauthorization else None
+    current = incidents(health, now, url, grant)
+    sent, after = notices(open_incidents, current, now, grant)
+    for notice in sent:
+        failures = alerts.send(notice.text)
+        (context.log.info if notice.resolved else context.log.warning)(notice.text)
+        for problem in failures:
+            context.log.error(f"alert channel failed: {problem}")
+        tick.run_requests.append(_run_request(notice, failures, grant))
+        tick.observations.append(_observation(notice, health, url, grant))
+    record = _record_health(context.instance, health, grant)
+    if record is not None:
+        tick.run_requests.append(record)
+    if after:
+        tick.cursor[grant] = after
+    tick.open_keys += [f"{i.key}{_named(grant) and f' ({grant})'}" for i in current]
+
+
+def _by_grant(cursor: str | None) -> dict[str, dict[str, dict]]:
+    """The open incidents per grant the cursor holds. A cursor written before grants had names
+    held the default grant's incidents alone: read as such, so an upgrade alerts nothing twice."""
+    state = json.loads(cursor) if cursor else {}
+    if any("at" in value for value in state.values()):
+        return {DEFAULT_GRANT: state}
+    return state
 
 
 @dg.sensor(
@@ -253,30 +326,27 @@ def _record_health(instance: dg.DagsterInstance, health: GrantHealth) -> dg.RunR
 def grant_alerts(
     context: dg.SensorEvaluationContext, outreach: OutreachResource, alerts: AlertsResource
 ) -> dg.SensorResult:
-    """Alerts once per incident when the Outreach grant needs a person (re-alerts daily)."""
-    now = time.time()
-    open_incidents = json.loads(context.cursor) if context.cursor else {}
-    health = outreach.assess_stored_grant()
-    url = authorize_url(outreach, health) if health.stored or health.needs_reauthorization else None
-    current = incidents(health, now, url)
-    sent, after = notices(open_incidents, current, now)
-    run_requests = []
-    observations = []
-    for notice in sent:
-        failures = alerts.send(notice.text)
-        (context.log.info if notice.resolved else context.log.warning)(notice.text)
-        for problem in failures:
-            context.log.error(f"alert channel failed: {problem}")
-        run_requests.append(_run_request(notice, failures))
-        observations.append(_observation(notice, health, url))
-    record = _record_health(context.instance, health)
-    if record is not None:
-        run_requests.append(record)
-    cursor = json.dumps(after)
-    if run_requests:
-        return dg.SensorResult(run_requests=run_requests, asset_events=observations, cursor=cursor)
-    if current:
-        summary = f"already alerted: {', '.join(i.key for i in current)}"
+    """Alerts once per incident when an Outreach grant needs a person (re-alerts daily)."""
+    state = _by_grant(context.cursor)
+    grants = grant_partition_keys(outreach.settings())
+    tick = _Tick(run_requests=[], observations=[], cursor={}, open_keys=[])
+    for grant in grants:
+        _watch(context, outreach, alerts, grant, state.get(grant, {}), tick)
+    for gone in sorted(state.keys() - set(grants)):
+        context.log.info(f"grant {gone} is no longer stored: its open incidents are dropped")
+    cursor = json.dumps(tick.cursor)
+    if tick.run_requests:
+        return dg.SensorResult(
+            run_requests=tick.run_requests,
+            asset_events=tick.observations,
+            cursor=cursor,
+            # A grant's health run needs its partition, which may be minutes old.
+            dynamic_partitions_requests=add_missing(context.instance, grants),
+        )
+    if tick.open_keys:
+        summary = f"already alerted: {', '.join(tick.open_keys)}"
+    elif len(grants) > 1:
+        summary = "the Outreach grants are healthy"
     else:
         summary = "the Outreach grant is healthy"
     return dg.SensorResult(skip_reason=summary, cursor=cursor)

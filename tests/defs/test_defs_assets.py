@@ -14,6 +14,7 @@ from outreach_pipeline.catalog import catalog, stream
 from outreach_pipeline.defs.assets import SyncConfig, outreach_streams, preview_columns
 from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.lineage import upstream_streams
+from outreach_pipeline.settings import DEFAULT_GRANT
 from tests.defs.conftest import emulator_resources
 
 RUN_METADATA = (
@@ -50,7 +51,9 @@ def table_count(db_path: Path, table: str) -> int:
 def test_all_streams_materialize_with_metadata_and_passing_checks(
     emulator: Emulator, resources: dict, db_path: Path, instance: dg.DagsterInstance
 ) -> None:
-    result = dg.materialize([outreach_streams], resources=resources, instance=instance)
+    result = dg.materialize(
+        [outreach_streams], resources=resources, instance=instance, partition_key=DEFAULT_GRANT
+    )
 
     assert result.success
     metadata = materialized(result)
@@ -84,7 +87,11 @@ def test_one_stream_alone(
 ) -> None:
     key = asset_key(stream(path))
     result = dg.materialize(
-        [outreach_streams], selection=[key], resources=resources, instance=instance
+        [outreach_streams],
+        selection=[key],
+        resources=resources,
+        instance=instance,
+        partition_key=DEFAULT_GRANT,
     )
 
     assert result.success
@@ -100,7 +107,12 @@ def test_incremental_rerun_then_full_refresh_by_config(
 
     def run(**kwargs: Any) -> dict[str, Any]:
         result = dg.materialize(
-            [outreach_streams], selection=users, resources=resources, instance=instance, **kwargs
+            [outreach_streams],
+            selection=users,
+            resources=resources,
+            instance=instance,
+            partition_key=DEFAULT_GRANT,
+            **kwargs,
         )
         assert result.success
         return materialized(result)["users"]
@@ -129,7 +141,7 @@ def test_a_failed_stream_fails_the_step_after_the_others_materialize(
     yielded: list[dg.MaterializeResult] = []
 
     with (
-        dg.build_asset_context(resources=resources) as context,
+        dg.build_asset_context(resources=resources, partition_key=DEFAULT_GRANT) as context,
         pytest.raises(dg.Failure) as failure,
     ):
         for result in outreach_streams(context=context, config=SyncConfig()):

@@ -20,6 +20,7 @@ from outreach_pipeline.defs.checks import (
 )
 from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.resources import OutreachResource
+from outreach_pipeline.settings import DEFAULT_GRANT
 
 
 @pytest.fixture
@@ -27,7 +28,11 @@ def landed(resources: dict[str, Any], db_path: Path, instance: dg.DagsterInstanc
     """Users and mailboxes (whose ``user_id`` points at users) synced into the landing."""
     selection = [asset_key(stream("users")), asset_key(stream("mailboxes"))]
     result = dg.materialize(
-        [outreach_streams], selection=selection, resources=resources, instance=instance
+        [outreach_streams],
+        selection=selection,
+        resources=resources,
+        instance=instance,
+        partition_key=DEFAULT_GRANT,
     )
     assert result.success
     return db_path
@@ -79,6 +84,7 @@ def failure_without_retries(resources: dict[str, Any], instance: dg.DagsterInsta
         selection=[asset_key(stream("users"))],
         resources=resources,
         instance=instance,
+        partition_key=DEFAULT_GRANT,
         raise_on_error=False,
     )
     assert not result.success

@@ -14,12 +14,19 @@ from outreach_emulator import Emulator
 from outreach_pipeline.catalog import catalog, stream
 from outreach_pipeline.definitions import defs
 from outreach_pipeline.defs.alerts import AlertsResource
-from outreach_pipeline.defs.assets import DUCKDB_POOL, GROUP, column_order, outreach_streams
+from outreach_pipeline.defs.assets import GROUP, column_order, outreach_streams
 from outreach_pipeline.defs.checks import IDS_UNIQUE, NO_FUTURE_ROWS, RELATIONSHIPS_FOUND
 from outreach_pipeline.defs.grant_health import GRANT_HEALTH_KEY
+from outreach_pipeline.defs.grants import GRANTS
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.defs.schedules import build_schedules, nightly_job, sweep_job
-from outreach_pipeline.settings import Credentials, S2SSettings, Secret, SettingsError
+from outreach_pipeline.settings import (
+    DEFAULT_GRANT,
+    Credentials,
+    S2SSettings,
+    Secret,
+    SettingsError,
+)
 from tests.defs.ui_support import ROOT
 
 
@@ -45,7 +52,7 @@ def test_one_asset_per_stream_with_catalog_metadata() -> None:
         assert "id" in names and names[-3:] == ["_extra", "_synced_at", "_deleted_at"]
         assert spec.freshness_policy is not None
         assert spec.freshness_policy.warn_window.to_timedelta() == timedelta(hours=36)
-    assert outreach_streams.op.pool == DUCKDB_POOL
+    assert outreach_streams.partitions_def == GRANTS
     assert outreach_streams.can_subset
 
 
@@ -78,7 +85,7 @@ def test_settings_from_the_environment_are_env_vars(monkeypatch: pytest.MonkeyPa
         shown = str(resource.get_resource_definition().config_schema.default_value)
         assert "prod-secret-7f3e" not in shown and "smtp-secret-91ab" not in shown
     with dg.build_resources({"outreach": outreach}) as built:
-        settings = built.outreach.settings_for("data/x.duckdb")
+        settings = built.outreach.settings_for("data/x.duckdb", DEFAULT_GRANT)
     assert settings.read_snapshot_interval == 2.5
     assert settings.credentials_for().client_secret.reveal() == "prod-secret-7f3e"
 
@@ -115,11 +122,15 @@ def test_weekly_sweep_job_marks_deleted_records(
     jobs = dg.Definitions(assets=[outreach_streams], jobs=[sweep_job], resources=resources)
     job = jobs.resolve_job_def(sweep_job.name)
     prospects_only = [dg.AssetKey(["outreach", "prospects"])]
-    assert job.execute_in_process(instance=instance, asset_selection=prospects_only).success
+    assert job.execute_in_process(
+        instance=instance, asset_selection=prospects_only, partition_key=DEFAULT_GRANT
+    ).success
     gone = emulator.data.records("prospects")[0]["id"]
     emulator.data.delete("prospects", gone)
 
-    result = job.execute_in_process(instance=instance, asset_selection=prospects_only)
+    result = job.execute_in_process(
+        instance=instance, asset_selection=prospects_only, partition_key=DEFAULT_GRANT
+    )
 
     assert result.success
     prospects = [
@@ -140,7 +151,12 @@ def test_instance_and_workspace_settings() -> None:
     assert instance["storage"]["sqlite"]["base_dir"].startswith("data/dagster/")
     assert instance["telemetry"]["enabled"] is False
     assert instance["nux"]["enabled"] is False
-    assert instance["concurrency"]["pools"]["default_limit"] == 1
+    # One run at a time per grant (each grant's DuckDB file has one writer), grants side by side.
+    assert {
+        "key": "dagster/partition",
+        "value": {"applyLimitPerUniqueValue": True},
+        "limit": 1,
+    } in (instance["concurrency"]["runs"]["tag_concurrency_limits"])
     assert instance["concurrency"]["runs"]["max_concurrent_runs"] >= 1
     workspace = yaml.safe_load((ROOT / "workspace.yaml").read_text())
     (entry,) = workspace["load_from"]
@@ -176,7 +192,9 @@ def test_resource_settings_carry_s2s_and_the_development_pair(
     )
     assert settings.credentials_for("production").client_id == "prod-id"
     assert settings.s2s == S2SSettings("app-guid", "install-1", key)
-    assert resolved.assess_stored_grant().needs_reauthorization is False  # S2S stores no grant
+    assert (
+        resolved.assess_stored_grant(DEFAULT_GRANT).needs_reauthorization is False
+    )  # S2S stores no grant
 
 
 def test_s2s_alone_needs_no_oauth_pair(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

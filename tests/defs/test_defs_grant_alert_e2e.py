@@ -28,6 +28,7 @@ from outreach_pipeline.defs.assets import outreach_streams
 from outreach_pipeline.defs.grant_health import GRANT_HEALTH_JOB, GRANT_HEALTH_KEY
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alerts
+from outreach_pipeline.settings import DEFAULT_GRANT
 from tests.auth.auth_support import free_port, store_issued_grant
 from tests.defs.test_defs_sensors import Webhook, alert_requests, launch
 
@@ -64,6 +65,7 @@ def sync(
         [outreach_streams],
         resources={"outreach": outreach, "duckdb": duckdb},
         instance=instance,
+        partition_key=DEFAULT_GRANT,
         raise_on_error=False,
     )
     return result, time.monotonic() - started

@@ -8,10 +8,13 @@ import dagster as dg
 
 from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.defs.grant_health import GRANT_USABLE, grant_health
+from outreach_pipeline.settings import DEFAULT_GRANT
 
 
 def materialize_health(resources: dict[str, Any], instance: dg.DagsterInstance) -> tuple:
-    result = dg.materialize([grant_health], resources=resources, instance=instance)
+    result = dg.materialize(
+        [grant_health], resources=resources, instance=instance, partition_key=DEFAULT_GRANT
+    )
     assert result.success
     (event,) = result.get_asset_materialization_events()
     (check,) = result.get_asset_check_evaluations()

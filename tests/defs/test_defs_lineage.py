@@ -56,7 +56,7 @@ def test_runs_still_sync_every_selected_stream_in_one_step() -> None:
     gap = {asset_key(stream("prospects")), asset_key(stream("users"))}
     subset = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=gap)
     assert [node.name for node in subset.nodes] == [outreach_streams.op.name]
-    assert outreach_streams.op.pool is not None
+    assert outreach_streams.partitions_def is not None  # one run per grant, one step each
 
 
 def test_materializations_are_recorded_upstream_first() -> None:

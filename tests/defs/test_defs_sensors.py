@@ -32,7 +32,7 @@ from outreach_pipeline.defs.grant_health import (
 )
 from outreach_pipeline.defs.schedules import build_schedules
 from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alert_job, grant_alerts, log_grant_alert
-from outreach_pipeline.settings import CredentialKind, Secret
+from outreach_pipeline.settings import DEFAULT_GRANT, CredentialKind, Secret
 from tests.defs.ui_support import auth_logout
 
 DAY = 24 * 3600
@@ -178,7 +178,7 @@ def test_realerts_after_a_day(resources: dict, webhook: Webhook) -> None:
     alerts = AlertsResource(variables={"OUTREACH_ALERT_WEBHOOK_URL": webhook.url})
     forget_grant(resources)
     first = json.loads(evaluate(resources, alerts).cursor or "")
-    first["no_grant"]["at"] -= DAY + 1
+    first[DEFAULT_GRANT]["no_grant"]["at"] -= DAY + 1
 
     evaluate(resources, alerts, json.dumps(first))
 
@@ -268,7 +268,7 @@ def test_a_failing_channel_never_stops_the_sensor(resources: dict) -> None:
             (request,) = alert_requests(result)
             (problem,) = alert_config(request)["failed_channels"]
             assert problem.startswith("webhook: ")
-            assert "no_grant" in json.loads(result.cursor or "")
+            assert "no_grant" in json.loads(result.cursor or "")[DEFAULT_GRANT]
         assert len(failing.received) == 1
     finally:
         failing.close()
@@ -280,7 +280,9 @@ def test_schedules_skip_while_the_grant_needs_reauthorization(resources: dict) -
         with dg.build_schedule_context(
             scheduled_execution_time=tick, resources={"outreach": resources["outreach"]}
         ) as context:
-            assert isinstance(schedule(context), dg.RunRequest)
+            requests = schedule(context)
+        assert isinstance(requests, list)
+        assert [r.partition_key for r in requests] == [DEFAULT_GRANT]
     forget_grant(resources)
     for schedule in build_schedules():
         with dg.build_schedule_context(
@@ -307,7 +309,9 @@ def launch(instance: dg.DagsterInstance, requests: list[dg.RunRequest], resource
         job = jobs.resolve_job_def(request.job_name or "")
         config = request.run_config
         assert isinstance(config, dict)
-        assert job.execute_in_process(run_config=config, instance=instance, tags=tags).success
+        assert job.execute_in_process(
+            run_config=config, instance=instance, tags=tags, partition_key=request.partition_key
+        ).success
 
 
 def sensor_tick(
@@ -315,6 +319,9 @@ def sensor_tick(
 ) -> dg.SensorResult:
     """One sensor tick as the daemon runs it: evaluate, record its events, launch its runs."""
     result = evaluate(resources, alerts, cursor, instance)
+    for partitions in result.dynamic_partitions_requests or []:
+        assert isinstance(partitions, dg.AddDynamicPartitionsRequest)
+        instance.add_dynamic_partitions(partitions.partitions_def_name, partitions.partition_keys)
     for event in result.asset_events:
         instance.report_runless_asset_event(event)
     launch(instance, list(result.run_requests or []), resources)

@@ -23,7 +23,7 @@ import yaml
 
 from outreach_emulator.config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from outreach_pipeline.catalog import catalog, scopes_for
-from outreach_pipeline.settings import load_settings
+from outreach_pipeline.settings import DEFAULT_GRANT, load_settings
 from tests.auth.auth_support import store_issued_grant
 from tests.sync.processes import EmulatorProcess
 
@@ -98,6 +98,10 @@ query Status($runId: ID!) {
   runOrError(runId: $runId) { ... on Run { status } }
 }"""
 
+PARTITION_KEYS = """
+{ assetNodeOrError(assetKey: {path: ["outreach", "grant_health"]}) {
+    ... on AssetNode { partitionKeys } } }"""
+
 ALL_ASSETS = [
     *({"path": ["outreach", path]} for path in catalog()),
     {"path": ["outreach", "grant_health"]},
@@ -161,8 +165,22 @@ class DagsterDev:
         assert "errors" not in body, body["errors"]
         return body["data"]
 
-    def materialize_all(self, timeout: float = 180) -> str:
-        """Launch every asset as the UI's "Materialize all" does; the run's final status."""
+    def partition_keys(self) -> list[str]:
+        """The grant partitions the UI offers (those of ``outreach/grant_health``)."""
+        data = self.graphql(PARTITION_KEYS)
+        return list(data["assetNodeOrError"].get("partitionKeys") or [])
+
+    def wait_partition(self, grant: str, timeout: float = 90) -> None:
+        """Until the partitions sensor (run by the daemon) has added ``grant``'s partition."""
+        deadline = time.monotonic() + timeout
+        while grant not in self.partition_keys():
+            assert time.monotonic() < deadline, f"no partition {grant} after {timeout} s"
+            time.sleep(1)
+
+    def materialize_all(self, timeout: float = 180, grant: str = DEFAULT_GRANT) -> str:
+        """Launch every asset of ``grant``'s partition as the UI's "Materialize all" does,
+        once the partition is there; the run's final status."""
+        self.wait_partition(grant)
         params = {
             "selector": {
                 "repositoryLocationName": LOCATION,
@@ -171,6 +189,7 @@ class DagsterDev:
                 "assetSelection": ALL_ASSETS,
             },
             "mode": "default",
+            "executionMetadata": {"tags": [{"key": "dagster/partition", "value": grant}]},
         }
         launched = self.graphql(LAUNCH, params=params)["launchPipelineExecution"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
