@@ -14,7 +14,7 @@ from outreach_emulator.api import ApiEndpoints
 from outreach_emulator.clock import Clock
 from outreach_emulator.config import EmulatorConfig
 from outreach_emulator.data import RecordStore
-from outreach_emulator.faults import Faults
+from outreach_emulator.faults import INJECTED_ERRORS, Faults
 from outreach_emulator.grants import Grants
 from outreach_emulator.messages import Request, Response, api_error
 from outreach_emulator.oauth import OAuthEndpoints
@@ -43,7 +43,9 @@ class Emulator:
         self.build_seconds = time.perf_counter() - started
         self.grants = Grants(cfg, self.clock)
         self.faults = Faults(cfg.seed)
-        self.rate_limiter = RateLimiter(cfg.rate_limit, self.clock, cfg.rate_limit_two_values)
+        self.rate_limiter = RateLimiter(
+            cfg.rate_limit, self.clock, cfg.rate_limit_two_values, cfg.rate_limit_window
+        )
         self._stats = Stats()
         self._oauth = OAuthEndpoints(cfg, self.grants, self.faults)
         self._s2s = S2SEndpoint(cfg, self.grants, self.clock)
@@ -139,8 +141,6 @@ class Emulator:
             response = self._admin.handle(request, path[len(ADMIN_PREFIX) :])
             self._stats.record("admin", response.status, len(response.body), 0, "")
             return response
-        if self.faults.settings.latency > 0:
-            time.sleep(self.faults.settings.latency)
         route, stream = "other", ""
         if path == "/oauth/authorize" and request.method in ("GET", "POST"):
             route, response = "oauth", self._oauth.authorize(request)
@@ -153,6 +153,13 @@ class Emulator:
             response = self._api_with_faults(request, path[len(API_PREFIX) :])
         else:
             response = api_error(404, "resourceNotFound", "Resource Not Found", "No such path.")
+        # Added to the time serving took, once the answer's size is known.
+        wait = self.faults.delay(response.records)
+        if wait > 0:
+            time.sleep(wait)
+        if self.faults.fails_big_page(response.records):
+            self._stats.fault("big_page_502")
+            response = INJECTED_ERRORS[502]()
         self._stats.record(route, response.status, len(response.body), response.records, stream)
         return response
 
