@@ -52,10 +52,11 @@ def check(summaries: list[Summary]) -> list[Check]:
         add(f"wall <= {MAX_VS_FLOOR_PLUS_LOAD}x floor+load", f"{ratio:.2f}x", met)
     for name in ("ours", "ours-incremental"):
         summary = by_name.get(name)
-        ratio = summary.bound_ratio if summary is not None else None
-        if ratio is not None:
-            bound = f"{ratio:.2f}x ({summary.seconds.median:.1f} s / {summary.bound_s:.1f} s)"
-            add(f"{name} wall <= {MAX_VS_BOUND}x critical-path bound", bound, ratio <= MAX_VS_BOUND)
+        if summary is None or summary.bound_ratio is None or summary.bound_s is None:
+            continue
+        ratio = summary.bound_ratio
+        bound = f"{ratio:.2f}x ({summary.seconds.median:.1f} s / {summary.bound_s:.1f} s)"
+        add(f"{name} wall <= {MAX_VS_BOUND}x critical-path bound", bound, ratio <= MAX_VS_BOUND)
     peers = [by_name[p] for p in PEERS if p in by_name and by_name[p].measured]
     wanted = MIN_VS_PEERS_WITH_LATENCY if ours.latency_ms else MIN_VS_PEERS
     for peer in peers:

@@ -135,13 +135,14 @@ class Faults:
         with self._lock:
             return self._rng.random() < share
 
-    def delay(self, records: int) -> float:
-        """Seconds to wait before sending an answer with ``records`` records."""
+    def profile_delay(self, records: int) -> float:
+        """Seconds the latency profile adds to an answer with ``records`` records (0 without
+        a profile; the fixed ``latency`` is waited besides)."""
         model = latency_model(self.settings.latency_profile)
         if model is None:
-            return self.settings.latency
+            return 0.0
         with self._lock:
-            return self.settings.latency + model.draw(records, self._latency_rng)
+            return model.draw(records, self._latency_rng)
 
     def fails_big_page(self, records: int) -> bool:
         return records >= BIG_PAGE_RECORDS and self._chance(self.settings.big_page_error_rate)

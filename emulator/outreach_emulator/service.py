@@ -141,6 +141,8 @@ class Emulator:
             response = self._admin.handle(request, path[len(ADMIN_PREFIX) :])
             self._stats.record("admin", response.status, len(response.body), 0, "")
             return response
+        if self.faults.settings.latency > 0:
+            time.sleep(self.faults.settings.latency)
         route, stream = "other", ""
         if path == "/oauth/authorize" and request.method in ("GET", "POST"):
             route, response = "oauth", self._oauth.authorize(request)
@@ -153,8 +155,10 @@ class Emulator:
             response = self._api_with_faults(request, path[len(API_PREFIX) :])
         else:
             response = api_error(404, "resourceNotFound", "Resource Not Found", "No such path.")
-        # Added to the time serving took, once the answer's size is known.
-        wait = self.faults.delay(response.records)
+        # The profile's latency depends on the answer's size, so it is waited once the answer
+        # is built (an interrupted client may miss an answer the emulator acted on, as with
+        # the real API); the fixed latency above is waited before acting, as it always was.
+        wait = self.faults.profile_delay(response.records)
         if wait > 0:
             time.sleep(wait)
         if self.faults.fails_big_page(response.records):

@@ -45,7 +45,7 @@ def test_delays_are_seeded_and_leave_the_fault_sequence_alone() -> None:
         faults.set(error_rate=0.3, latency_profile="realistic" if latency else "none")
         delays, failed = [], []
         for records in (0, 1000, 10, 1000):
-            delays.append(faults.delay(records))
+            delays.append(faults.profile_delay(records))
             failed.append(faults.intercept() is not None)
         return delays, failed
 
