@@ -18,6 +18,7 @@ from outreach_emulator.config import (
     DOCUMENTED_TOKEN_MINT_INTERVAL,
     EmulatorConfig,
 )
+from outreach_emulator.latency import LATENCY_PROFILES
 from outreach_emulator.service import Emulator
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_REDIRECT_URI",
     "DOCUMENTED_TOKEN_MINT_INTERVAL",
+    "LATENCY_PROFILES",
     "BearerAuth",
     "Emulator",
     "EmulatorConfig",

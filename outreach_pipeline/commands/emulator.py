@@ -12,10 +12,10 @@ from outreach_emulator import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
     DOCUMENTED_TOKEN_MINT_INTERVAL,
+    LATENCY_PROFILES,
     Emulator,
     EmulatorConfig,
 )
-from outreach_emulator.latency import LATENCY_PROFILES
 from outreach_pipeline.commands.errors import UserFacingError
 
 
