@@ -16,15 +16,16 @@ def write_chart(summaries: list[Summary], path: Path) -> Path | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    settings = sorted({(s.scale, s.latency_ms) for s in summaries})
+    labels = {(s.scale, s.latency_ms, s.profile): s.setting for s in summaries}
+    settings = sorted(labels)
     contenders = list(dict.fromkeys(s.contender for s in summaries))
-    by_key = {(s.scale, s.latency_ms, s.contender): s for s in summaries}
+    by_key = {(s.scale, s.latency_ms, s.profile, s.contender): s for s in summaries}
     width = 0.8 / max(1, len(contenders))
     figure, (speed, memory) = plt.subplots(2, 1, figsize=(11, 8), sharex=True)
     for index, contender in enumerate(contenders):
         xs, rates, low, high, rss = [], [], [], [], []
-        for position, (scale, latency) in enumerate(settings):
-            s = by_key.get((scale, latency, contender))
+        for position, setting in enumerate(settings):
+            s = by_key.get((*setting, contender))
             if s is None:
                 continue
             xs.append(position + (index - (len(contenders) - 1) / 2) * width)
@@ -39,7 +40,7 @@ def write_chart(summaries: list[Summary], path: Path) -> Path | None:
     memory.set_ylabel("peak RSS of the child, MB")
     memory.axhline(400, color="grey", linestyle="--", linewidth=1)
     memory.set_xticks(range(len(settings)))
-    memory.set_xticklabels([f"scale {sc:,}\n{lat} ms added" for sc, lat in settings])
+    memory.set_xticklabels([f"scale {key[0]:,}\n{labels[key]}" for key in settings])
     figure.suptitle("Outreach to DuckDB against the emulator")
     figure.tight_layout()
     figure.savefig(path, dpi=110)

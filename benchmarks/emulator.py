@@ -24,6 +24,11 @@ class Traffic:
     records: int
 
 
+def changed_count(records: int, share: float) -> int:
+    """How many of a stream's ``records`` :meth:`EmulatorProcess.change` touches."""
+    return min(records, max(1, round(records * share)))
+
+
 class EmulatorProcess:
     """``outreach-pipeline emulator`` at ``scale``; lenient refresh, no limit on minting tokens
     (Airbyte's connector needs both: it refreshes once per stream with its configured token).
@@ -37,7 +42,9 @@ class EmulatorProcess:
     client_secret = DEFAULT_CLIENT_SECRET
     redirect_uri = REDIRECT_URI
 
-    def __init__(self, *, scale: int, seed: int, rate_limit: int) -> None:
+    def __init__(
+        self, *, scale: int, seed: int, rate_limit: int, rate_limit_window: int = 3600
+    ) -> None:
         command = [
             sys.executable,
             "-m",
@@ -47,6 +54,7 @@ class EmulatorProcess:
             f"--seed={seed}",
             f"--scale={scale}",
             f"--rate-limit={rate_limit}",
+            f"--rate-limit-window={rate_limit_window}",
             "--auto-consent",
             "--refresh-mode=lenient",
             "--token-mint-interval=0",
@@ -74,10 +82,11 @@ class EmulatorProcess:
         self.process.terminate()
         self.process.wait(timeout=30)
 
-    def grant(self) -> dict[str, Any]:
-        """A token response for a grant with every stream's scope."""
+    def grant(self, user_id: int = 1) -> dict[str, Any]:
+        """A token response for a grant of ``user_id`` (whose request budget it spends) with
+        every stream's scope."""
         scopes = scopes_for(list(catalog().values()))
-        response = self.admin.post("/grants", json={"scopes": scopes})
+        response = self.admin.post("/grants", json={"scopes": scopes, "user_id": user_id})
         response.raise_for_status()
         return dict(response.json())
 
@@ -96,11 +105,18 @@ class EmulatorProcess:
             records=int(after["records_served"]) - int(before["records_served"]),
         )
 
+    def record_counts(self) -> dict[str, int]:
+        """Records per stream path."""
+        return {path: int(n) for path, n in self.stats()["records"].items()}
+
     def record_count(self) -> int:
-        return sum(int(n) for n in self.stats()["records"].values())
+        return sum(self.record_counts().values())
 
     def set_latency(self, seconds: float) -> None:
-        self.admin.post("/faults", json={"latency": seconds}).raise_for_status()
+        self.set_faults({"latency": seconds})
+
+    def set_faults(self, faults: dict[str, Any]) -> None:
+        self.admin.post("/faults", json=faults).raise_for_status()
 
     def change(self, share: float, seed: int) -> int:
         """Touch ``share`` of every stream's records (their ``updatedAt`` moves to now)."""
@@ -109,7 +125,7 @@ class EmulatorProcess:
         changed = 0
         for stream in catalog().values():
             ids = self.admin.get(f"/records/{stream.path}", params={"ids_only": "true"}).json()
-            for record_id in rng.sample(ids["ids"], max(1, round(len(ids["ids"]) * share))):
+            for record_id in rng.sample(ids["ids"], changed_count(len(ids["ids"]), share)):
                 self.admin.patch(
                     f"/records/{stream.path}/{record_id}", json={"attributes": {}}
                 ).raise_for_status()

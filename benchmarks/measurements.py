@@ -18,6 +18,10 @@ class Measurement:
     requests: int  # /api + /oauth requests the emulator answered during the run
     peak_rss_mb: float
     error: str | None = None
+    # "cpu": no latency but latency_ms; "latency": the real API's conditions (conditions.py)
+    profile: str = "cpu"
+    # seconds no contender can beat under the latency profile (see conditions.py), else None
+    bound_s: float | None = None
 
     @property
     def records_per_s(self) -> float:
@@ -55,6 +59,22 @@ class Summary:
     records: int
     requests: int
     peak_rss_mb: Spread
+    profile: str = "cpu"
+    bound_s: float | None = None
+
+    @property
+    def setting(self) -> str:
+        """What the contenders ran under, for headings and tables."""
+        if self.profile == "latency":
+            return "the real API's latency and limits"
+        return f"{self.latency_ms} ms added per request"
+
+    @property
+    def bound_ratio(self) -> float | None:
+        """Median wall time over the critical-path bound (1.0: as fast as can be)."""
+        if self.bound_s is None or self.bound_s <= 0 or not self.measured:
+            return None
+        return self.seconds.median / self.bound_s
 
     @property
     def measured(self) -> bool:
@@ -78,6 +98,9 @@ class Summary:
             "peak_rss_mb": self.peak_rss_mb.to_dict(),
             "records": self.records,
             "requests": self.requests,
+            "profile": self.profile,
+            "bound_s": self.bound_s,
+            "wall_over_bound": None if self.bound_ratio is None else round(self.bound_ratio, 3),
         }
 
 
@@ -91,12 +114,12 @@ def results_document(measurements: list[Measurement], meta: dict[str, Any]) -> d
 
 
 def summarize(measurements: list[Measurement]) -> list[Summary]:
-    """One summary per (scale, latency, contender), in the order first measured."""
-    groups: dict[tuple[int, int, str], list[Measurement]] = {}
+    """One summary per (scale, latency, profile, contender), in the order first measured."""
+    groups: dict[tuple[int, int, str, str], list[Measurement]] = {}
     for m in measurements:
-        groups.setdefault((m.scale, m.latency_ms, m.contender), []).append(m)
+        groups.setdefault((m.scale, m.latency_ms, m.profile, m.contender), []).append(m)
     summaries = []
-    for (scale, latency_ms, contender), runs in groups.items():
+    for (scale, latency_ms, profile, contender), runs in groups.items():
         ok = [m for m in runs if m.error is None]
         good = ok or runs
         summaries.append(
@@ -111,6 +134,8 @@ def summarize(measurements: list[Measurement]) -> list[Summary]:
                 records=int(statistics.median([m.records for m in good])),
                 requests=int(statistics.median([m.requests for m in good])),
                 peak_rss_mb=Spread.of([m.peak_rss_mb for m in good]),
+                profile=profile,
+                bound_s=good[0].bound_s,
             )
         )
     return summaries

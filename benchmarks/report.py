@@ -18,9 +18,15 @@ from benchmarks.targets import check
 
 HEADER = (
     "| contender | runs | wall s median (min-max) | records | records/s median | requests "
-    "| req/1000 rec | peak RSS MB median (min-max) | vs ours |\n"
-    "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    "| req/1000 rec | peak RSS MB median (min-max) | vs ours |"
 )
+BOUND_HEADER = " critical-path bound s | wall / bound |"
+
+
+def header(bounded: bool) -> str:
+    """The table's head, with the bound's columns when the setting has a bound."""
+    head = HEADER + (BOUND_HEADER if bounded else "")
+    return head + "\n" + "|---" + "|---:" * 7 + "|---|" + "---:|---:|" * bounded
 
 
 def spread(s: Spread, digits: int = 2) -> str:
@@ -38,20 +44,29 @@ def versus_ours(summary: Summary, ours: Summary | None) -> str:
     return f"{summary.contender}/ours wall {1 / wall:.2f}x; ours {speed:.2f}x its records/s"
 
 
+def bound_cells(summary: Summary) -> str:
+    """`` bound | ratio |`` of a summary with a bound; the empty string without."""
+    if summary.bound_s is None:
+        return ""
+    ratio = summary.bound_ratio
+    return f" {summary.bound_s:.1f} | {'' if ratio is None else f'{ratio:.2f}x'} |"
+
+
 def row(summary: Summary, ours: Summary | None) -> str:
     failed = f" ({len(summary.failures)} failed)" if summary.failures else ""
     return (
         f"| {summary.contender}{failed} | {summary.runs} | {spread(summary.seconds)} "
         f"| {summary.records:,} | {summary.records_per_s.median:,.0f} | {summary.requests:,} "
         f"| {summary.requests_per_1000:.2f} | {spread(summary.peak_rss_mb, 0)} "
-        f"| {versus_ours(summary, ours)} |"
+        f"| {versus_ours(summary, ours)} |{bound_cells(summary)}"
     )
 
 
 def setting_section(summaries: list[Summary]) -> list[str]:
     first = summaries[0]
     ours = next((s for s in summaries if s.contender == "ours"), None)
-    lines = [f"## Scale {first.scale:,}, {first.latency_ms} ms added per request", "", HEADER]
+    bounded = any(s.bound_s is not None for s in summaries)
+    lines = [f"## Scale {first.scale:,}, {first.setting}", "", header(bounded)]
     lines += [row(s, ours) for s in summaries]
     failures = [f"- {s.contender}: {error}" for s in summaries for error in s.failures]
     return [*lines, "", *failures, *([""] if failures else [])]
@@ -60,7 +75,11 @@ def setting_section(summaries: list[Summary]) -> list[str]:
 def scaling_section(summaries: list[Summary]) -> list[str]:
     """Ours at each scale (no added latency): time per 1,000 records and peak RSS."""
     ours = sorted(
-        (s for s in summaries if s.contender == "ours" and s.latency_ms == 0),
+        (
+            s
+            for s in summaries
+            if s.contender == "ours" and s.latency_ms == 0 and s.profile == "cpu"
+        ),
         key=lambda s: s.scale,
     )
     if len(ours) < 2:
@@ -87,11 +106,11 @@ def targets_section(groups: list[list[Summary]]) -> list[str]:
     lines = [
         "## Targets",
         "",
-        "| scale | latency | target | measured | met |",
+        "| scale | setting | target | measured | met |",
         "|---|---|---|---|---|",
     ]
     lines += [
-        f"| {c.scale:,} | {c.latency_ms} ms | {c.target} | {c.measured} "
+        f"| {c.scale:,} | {c.setting} | {c.target} | {c.measured} "
         f"| {'yes' if c.met else '**no**'} |"
         for c in checks
     ]
@@ -100,11 +119,16 @@ def targets_section(groups: list[list[Summary]]) -> list[str]:
 
 def markdown(measurements: list[Measurement], meta: dict[str, Any], chart: str | None) -> str:
     summaries = summarize(measurements)
-    groups: dict[tuple[int, int], list[Summary]] = {}
+    groups: dict[tuple[int, int, str], list[Summary]] = {}
     for s in summaries:
-        groups.setdefault((s.scale, s.latency_ms), []).append(s)
+        groups.setdefault((s.scale, s.latency_ms, s.profile), []).append(s)
     lines = ["# Benchmark results", ""]
-    lines += [f"- {key}: {value}" for key, value in meta.items() if key != "notes"]
+    lines += [f"- {key}: {value}" for key, value in meta.items() if key not in ("notes", "bounds")]
+    lines += [
+        f"- critical-path bound at scale {int(scale):,}, {kind} sync: {bound}"
+        for scale, kinds in meta.get("bounds", {}).items()
+        for kind, bound in kinds.items()
+    ]
     lines += [f"- note: {note}" for note in meta.get("notes", [])]
     lines += ["", f"![chart]({chart})", ""] if chart else [""]
     for group in groups.values():

@@ -20,6 +20,7 @@ from outreach_emulator.config import (
     OrgSpec,
     numbered_orgs,
 )
+from outreach_emulator.latency import LATENCY_PROFILES
 from outreach_emulator.service import Emulator
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_REDIRECT_URI",
     "DOCUMENTED_TOKEN_MINT_INTERVAL",
+    "LATENCY_PROFILES",
     "BearerAuth",
     "Emulator",
     "EmulatorConfig",

@@ -104,6 +104,8 @@ class EmulatorConfig:
     token_mint_interval: float = DOCUMENTED_TOKEN_MINT_INTERVAL
     old_access_tokens: OldAccessTokens = "revoke"
     rate_limit: int = 10_000
+    # Seconds of one rate-limit window: Outreach's hour, shortened by benchmarks.
+    rate_limit_window: int = 3600
     # X-RateLimit-Remaining as two values ("9999, 19988"), a form seen from the real API.
     rate_limit_two_values: bool = False
     s2s_guid: str | None = None
@@ -129,6 +131,8 @@ class EmulatorConfig:
             raise ValueError("scale must be at least 1 prospect")
         if self.refresh_mode not in ("single_use", "lenient"):
             raise ValueError("refresh_mode must be 'single_use' or 'lenient'")
+        if self.rate_limit_window < 1:
+            raise ValueError("rate_limit_window must be at least 1 second")
         if not 0 <= self.token_mint_interval <= 3600:
             raise ValueError("token_mint_interval must be 0..3600 seconds")
         if self.old_access_tokens not in ("revoke", "keep"):

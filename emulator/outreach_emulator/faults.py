@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from outreach_emulator.latency import latency_model
 from outreach_emulator.messages import Response, api_error, text_response
 
 T = TypeVar("T")
@@ -24,6 +25,10 @@ INJECTED_ERRORS: dict[int, Callable[[], Response]] = {
     ),
     503: lambda: text_response(503, "no healthy upstream"),
 }
+# Answers with at least this many records are "big pages" for ``big_page_error_rate``.
+BIG_PAGE_RECORDS = 500
+# Retry-After of a ``throttle_rate`` 429: the short burst limit, not the hourly budget.
+THROTTLE_RETRY_AFTER = 1
 
 
 @dataclass
@@ -31,7 +36,15 @@ class FaultSettings:
     """What is currently switched on. Shares are probabilities per ``/api`` request."""
 
     latency: float = 0.0  # seconds added to every /api and /oauth request
+    # a named latency distribution (outreach_emulator/latency.py), drawn per request and added
+    latency_profile: str = "none"
     error_rate: float = 0.0  # answered 500, 502 or 503 instead
+    # share of answers with BIG_PAGE_RECORDS records or more answered 502 instead (after
+    # their latency, as a gateway timing out on a slow backend)
+    big_page_error_rate: float = 0.0
+    # share of /api requests answered 429 with Retry-After THROTTLE_RETRY_AFTER (a burst
+    # limit, besides the hourly budget of --rate-limit)
+    throttle_rate: float = 0.0
     drop_rate: float = 0.0  # connection closed without an answer
     truncate_rate: float = 0.0  # full Content-Length sent, body cut short, connection closed
     # stream path -> largest page[size] served; above it a 502, as Outreach does for mailings
@@ -77,6 +90,8 @@ class Faults:
         self._seed = seed
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
+        # Latency has its own RNG: switching it on leaves the faults a seed gives unchanged.
+        self._latency_rng = random.Random(-seed)
         self.settings = FaultSettings()
 
     def set(self, **changes: Any) -> FaultSettings:
@@ -91,6 +106,8 @@ class Faults:
                     value = [int(status) for status in value]
                 elif name == "page_size_limits":
                     value = {str(path): int(limit) for path, limit in value.items()}
+                elif name == "latency_profile":
+                    latency_model(str(value))
                 setattr(self.settings, name, value)
             return self.settings
 
@@ -106,6 +123,7 @@ class Faults:
         with self._lock:
             self.settings = FaultSettings()
             self._rng = random.Random(self._seed)
+            self._latency_rng = random.Random(-self._seed)
             return self.settings
 
     def snapshot(self) -> dict[str, Any]:
@@ -116,6 +134,18 @@ class Faults:
             return False
         with self._lock:
             return self._rng.random() < share
+
+    def profile_delay(self, records: int) -> float:
+        """Seconds the latency profile adds to an answer with ``records`` records (0 without
+        a profile; the fixed ``latency`` is waited besides)."""
+        model = latency_model(self.settings.latency_profile)
+        if model is None:
+            return 0.0
+        with self._lock:
+            return model.draw(records, self._latency_rng)
+
+    def fails_big_page(self, records: int) -> bool:
+        return records >= BIG_PAGE_RECORDS and self._chance(self.settings.big_page_error_rate)
 
     def should_truncate(self) -> bool:
         return self._chance(self.settings.truncate_rate)
@@ -134,6 +164,12 @@ class Faults:
             )
             response.headers.append(("Retry-After", str(retry_after)))
             return "maintenance", response
+        if self._chance(self.settings.throttle_rate):
+            response = api_error(
+                429, "rateLimitExceeded", "Rate Limit Exceeded", "Too many requests at once."
+            )
+            response.headers.append(("Retry-After", str(THROTTLE_RETRY_AFTER)))
+            return "throttled", response
         if self._chance(self.settings.error_rate):
             with self._lock:
                 status = self._rng.choice(sorted(INJECTED_ERRORS))

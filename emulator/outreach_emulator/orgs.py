@@ -19,7 +19,9 @@ class Org:
         self.name = spec.name
         self.data = RecordStore(spec.seed, spec.scale, config.data_epoch, clock)
         limit = spec.rate_limit if spec.rate_limit is not None else config.rate_limit
-        self.rate_limiter = RateLimiter(limit, clock, config.rate_limit_two_values)
+        self.rate_limiter = RateLimiter(
+            limit, clock, config.rate_limit_two_values, config.rate_limit_window
+        )
 
     def has_user(self, user_id: int) -> bool:
         """Whether ``user_id`` is one of this org's users (a live record of its users stream)."""

@@ -15,7 +15,7 @@ from outreach_emulator.api import ApiEndpoints
 from outreach_emulator.clock import Clock
 from outreach_emulator.config import EmulatorConfig
 from outreach_emulator.data import RecordStore
-from outreach_emulator.faults import Faults
+from outreach_emulator.faults import INJECTED_ERRORS, Faults
 from outreach_emulator.grants import Grants
 from outreach_emulator.messages import Request, Response, api_error
 from outreach_emulator.oauth import OAuthEndpoints
@@ -190,6 +190,15 @@ class Emulator:
             response = self._api_with_faults(request, path[len(API_PREFIX) :])
         else:
             response = api_error(404, "resourceNotFound", "Resource Not Found", "No such path.")
+        # The profile's latency depends on the answer's size, so it is waited once the answer
+        # is built (an interrupted client may miss an answer the emulator acted on, as with
+        # the real API); the fixed latency above is waited before acting, as it always was.
+        wait = self.faults.profile_delay(response.records)
+        if wait > 0:
+            time.sleep(wait)
+        if self.faults.fails_big_page(response.records):
+            self._stats.fault("big_page_502")
+            response = INJECTED_ERRORS[502]()
         self._stats.record(route, response.status, len(response.body), response.records, stream)
         return response
 

@@ -12,6 +12,7 @@ from outreach_emulator import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URI,
     DOCUMENTED_TOKEN_MINT_INTERVAL,
+    LATENCY_PROFILES,
     Emulator,
     EmulatorConfig,
     OrgSpec,
@@ -42,6 +43,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--auto-consent", action="store_true", help="skip the consent page")
     parser.add_argument("--access-token-ttl", type=int, default=7200)
     parser.add_argument("--rate-limit", type=int, default=10_000, help="requests/hour/user")
+    parser.add_argument(
+        "--rate-limit-window",
+        type=int,
+        default=3600,
+        help="seconds of the rate limit's 'hour' (shorter: the budget binds sooner)",
+    )
     parser.add_argument("--refresh-mode", choices=("single_use", "lenient"), default="single_use")
     parser.add_argument(
         "--token-mint-interval",
@@ -63,6 +70,12 @@ def register(parser: argparse.ArgumentParser) -> None:
         choices=("none", "realistic", "hostile"),
         default="none",
         help="misbehave as the real API does (docs/emulator.md says what each profile holds)",
+    )
+    parser.add_argument(
+        "--latency-profile",
+        choices=sorted(LATENCY_PROFILES),
+        default="none",
+        help="latency drawn per request, longer for bigger pages (see docs/emulator.md)",
     )
     parser.add_argument("--dev-client-id")
     parser.add_argument("--dev-client-secret")
@@ -122,6 +135,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
             token_mint_interval=args.token_mint_interval,
             old_access_tokens=args.old_access_tokens,
             rate_limit=args.rate_limit,
+            rate_limit_window=args.rate_limit_window,
             s2s_guid=args.s2s_guid,
             s2s_public_key_pem=key,
             s2s_install_id=args.s2s_install_id,
@@ -135,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     port = port_number(args.port)
     emulator = Emulator(config_from(args))
     emulator.faults.use_profile(args.faults)
+    emulator.faults.set(latency_profile=args.latency_profile)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

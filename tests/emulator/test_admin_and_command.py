@@ -9,6 +9,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -209,6 +210,9 @@ def test_command_with_warm_serves_until_sigterm() -> None:
 def test_command_starts_with_a_fault_profile(profile: str) -> None:
     command = [sys.executable, "-m", "outreach_pipeline.cli", "emulator", "--port", "0"]
     command += ["--scale", "50", "--faults", profile]
+    if profile == "realistic":
+        command += ["--latency-profile", "realistic", "--rate-limit", "100"]
+        command += ["--rate-limit-window", "36"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         match = LISTENING.match(_next_line(process, timeout=30))
@@ -227,6 +231,9 @@ def test_command_starts_with_a_fault_profile(profile: str) -> None:
             timeout=10,
         )
         assert answer.status_code == 502
+        assert shown["latency_profile"] == "realistic"
+        assert answer.headers["X-RateLimit-Limit"] == "100"
+        assert 0 < int(answer.headers["X-RateLimit-Reset"]) - time.time() <= 36
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=10)
