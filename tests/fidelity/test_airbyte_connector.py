@@ -16,9 +16,10 @@ import os
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from benchmarks.peers import airbyte
-from benchmarks.peers.venvs import PeerUnavailable
+from benchmarks.peers.venvs import CACHE_ROOT, PeerUnavailable
 from outreach_emulator import Emulator, EmulatorConfig
 from outreach_pipeline.catalog import catalog
 
@@ -29,8 +30,13 @@ STREAMS = ["prospects", "accounts", "users", "mailings", "sequenceStates", "call
 
 @pytest.fixture(scope="module")
 def airbyte_venv() -> Path:
+    # Each pytest-xdist worker running a test of this module installs (so may another pytest
+    # run): one at a time, or a second `uv venv --clear` empties the environment the first is
+    # installing into.
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
     try:
-        return airbyte.install()
+        with FileLock(CACHE_ROOT / "airbyte-install.lock"):
+            return airbyte.install()
     except PeerUnavailable as why:
         message = f"Airbyte's connector cannot be installed here: {why}"
         if os.environ.get("CI") == "true":
