@@ -33,7 +33,7 @@ def run_interval(instance: dg.DagsterInstance, run_id: str) -> tuple[float, floa
     return record.start_time, record.end_time
 
 
-@pytest.mark.slow  # hung once at a run's end (RUN_SUCCESS never logged) under load: see issue 20 note
+@pytest.mark.slow  # hung once at a run's end (no RUN_SUCCESS) under load: issue 20 note
 def test_two_grants_sync_at_once_on_a_postgres_instance(
     postgres_url: str,
     emulator: Emulator,
