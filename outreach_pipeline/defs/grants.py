@@ -10,6 +10,7 @@ partition before and after its first login, as it found its assets before grants
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -39,10 +40,13 @@ def login_hint(grant: str) -> str:
 
 
 def add_missing(
-    instance: dg.DagsterInstance, keys: list[str]
+    instance: dg.DagsterInstance, keys: list[str], present: Sequence[str] | None = None
 ) -> list[dg.AddDynamicPartitionsRequest]:
-    """The request adding those of ``keys`` the instance lacks (none when it has them all)."""
-    missing = [k for k in keys if not instance.has_dynamic_partition(GRANTS_NAME, k)]
+    """The request adding those of ``keys`` the instance lacks (none when it has them all);
+    ``present``, the instance's keys when the caller has read them already, else read once."""
+    if present is None:
+        present = instance.get_dynamic_partitions(GRANTS_NAME)
+    missing = [k for k in keys if k not in present]
     return [GRANTS.build_add_request(missing)] if missing else []
 
 
@@ -61,7 +65,7 @@ def grant_partitions(
     present = context.instance.get_dynamic_partitions(GRANTS_NAME)
     gone = [k for k in present if k not in wanted]
     requests: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest]
-    requests = [*add_missing(context.instance, wanted)]
+    requests = [*add_missing(context.instance, wanted, present)]
     if gone:
         requests.append(GRANTS.build_delete_request(gone))
     cursor = json.dumps(wanted)
