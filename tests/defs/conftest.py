@@ -13,11 +13,10 @@ from dagster_duckdb import DuckDBResource
 
 from outreach_emulator import Emulator
 from outreach_pipeline.catalog import Stream, catalog, scopes_for
-from outreach_pipeline.defs.grants import GRANTS_NAME
 from outreach_pipeline.defs.resources import OutreachResource
-from outreach_pipeline.settings import DEFAULT_GRANT
 from tests.auth.auth_support import store_issued_grant
 from tests.defs.ui_support import DagsterDev, pipeline_env
+from tests.support.dagster_instance import instance_with_default_grant
 from tests.sync.processes import EmulatorProcess
 
 
@@ -70,6 +69,5 @@ def dagster_dev(tmp_path: Path) -> Iterator[tuple[DagsterDev, EmulatorProcess]]:
 def instance() -> Iterator[dg.DagsterInstance]:
     """A test instance holding the default grant's partition, as the partitions sensor adds
     it for a single-grant deployment."""
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions(GRANTS_NAME, [DEFAULT_GRANT])
+    with instance_with_default_grant() as instance:
         yield instance

@@ -43,8 +43,11 @@ class AdminGrants:
     def __init__(self, emulator: EmulatorProcess) -> None:
         self._admin = emulator.admin
 
-    def issue(self, scopes: list[str], kind: str = "production") -> dict[str, Any]:
-        return self._admin.post("/grants", json={"scopes": scopes, "kind": kind}).json()
+    def issue(
+        self, scopes: list[str], user_id: int = 1, kind: str = "production"
+    ) -> dict[str, Any]:
+        body = {"scopes": scopes, "user_id": user_id, "kind": kind}
+        return self._admin.post("/grants", json=body).json()
 
 
 def pipeline_env(emulator: EmulatorProcess, workdir: Path) -> dict[str, str]:

@@ -18,6 +18,7 @@ from dagster._core.errors import DagsterExecutionInterruptedError, raise_executi
 from outreach_emulator import Emulator
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.defs.run_log import RunLogProgress
+from outreach_pipeline.settings import DEFAULT_GRANT
 from outreach_pipeline.sync import StreamResult
 from tests.defs.conftest import emulator_resources
 
@@ -34,12 +35,17 @@ def test_a_run_termination_stops_the_sync_step(emulator: Emulator, tmp_path: Pat
     with raise_execution_interrupts():
         started = time.monotonic()
         terminate.start()
-        with pytest.raises(DagsterExecutionInterruptedError):
-            resources["outreach"].sync(
-                list(catalog().values()),
-                resources["duckdb"].database,
-                progress=RunLogProgress(lines.append, lines.append),
-            )
+        try:
+            with pytest.raises(DagsterExecutionInterruptedError):
+                resources["outreach"].sync(
+                    list(catalog().values()),
+                    resources["duckdb"].database,
+                    grant=DEFAULT_GRANT,
+                    progress=RunLogProgress(lines.append, lines.append),
+                )
+        finally:
+            # A SIGINT arriving after a failure would stop the test process (an xdist worker).
+            terminate.cancel()
         took = time.monotonic() - started
     assert took < INTERRUPT_AFTER + 5, f"the step went on {took - INTERRUPT_AFTER:.1f} s"
     with duckdb.connect(resources["duckdb"].database, read_only=True) as con:

@@ -28,9 +28,11 @@ from dagster_duckdb import DuckDBResource
 from outreach_emulator import Emulator
 from outreach_pipeline.defs.assets import outreach_streams
 from outreach_pipeline.defs.resources import OutreachResource
+from outreach_pipeline.settings import DEFAULT_GRANT
 from tests.auth.auth_support import emulator_env, free_port
 from tests.reliability.cli_runs import start_cli
 from tests.reliability.figures import report
+from tests.support.dagster_instance import instance_with_default_grant
 
 ENCRYPTION_KEY = "e2e-passphrase-never-shown-5d2a"
 STREAMS = "prospects,users,accounts"
@@ -90,6 +92,7 @@ def _materialize(emulator: Emulator, env: dict[str, str], instance: dg.DagsterIn
         resources={"outreach": outreach, "duckdb": duckdb},
         instance=instance,
         selection=[f"outreach/{s}" for s in STREAMS.split(",")],
+        partition_key=DEFAULT_GRANT,
     )
     assert result.success
     records = [
@@ -155,7 +158,7 @@ def test_no_secret_anywhere_after_a_whole_session(
     assert session.run("auth", "status") == 0
     assert session.run("sync", "--streams", "users", env=s2s_env) == 0
     (tmp_path / "dagster").mkdir()
-    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+    with instance_with_default_grant(temp_dir=str(tmp_path / "dagster")) as instance:
         session.shown.append(_materialize(emulator, env, instance))
     emulator.grants.revoke_all()
     assert session.run("sync", "--streams", STREAMS) == 2

@@ -17,9 +17,11 @@ from outreach_pipeline.catalog import stream
 from outreach_pipeline.cli import main
 from outreach_pipeline.defs.assets import SyncConfig, outreach_streams
 from outreach_pipeline.defs.checks import asset_key
+from outreach_pipeline.settings import DEFAULT_GRANT
 from outreach_pipeline.sync.memory import YOUNG_COLLECTION_THRESHOLD, tune_process_memory
 from tests.auth.auth_support import emulator_env, settings_from, store_issued_grant
 from tests.defs.conftest import emulator_resources
+from tests.support.dagster_instance import instance_with_default_grant
 
 UNTUNED = (700, 10, 10)
 TUNED = (YOUNG_COLLECTION_THRESHOLD, 10, 10)
@@ -83,11 +85,14 @@ def test_a_dagster_run_tunes_its_process_only_when_its_config_asks(
     untuned_process: None, emulator: Emulator, tmp_path: Path, asked: bool
 ) -> None:
     config = SyncConfig(tune_process_memory=True) if asked else SyncConfig()
-    result = dg.materialize(
-        [outreach_streams],
-        selection=[asset_key(stream("users"))],
-        resources=emulator_resources(emulator, tmp_path, [stream("users")]),
-        run_config=dg.RunConfig(ops={outreach_streams.op.name: config}),
-    )
+    with instance_with_default_grant() as instance:
+        result = dg.materialize(
+            [outreach_streams],
+            selection=[asset_key(stream("users"))],
+            resources=emulator_resources(emulator, tmp_path, [stream("users")]),
+            run_config=dg.RunConfig(ops={outreach_streams.op.name: config}),
+            instance=instance,
+            partition_key=DEFAULT_GRANT,
+        )
     assert result.success
     assert tuned() is asked
