@@ -14,14 +14,19 @@ Waits are bounded: connecting (``connect_timeout``), waiting for another worker'
 (``lock_timeout``), any statement (``statement_timeout``), and a holder gone quiet inside its
 transaction (``idle_in_transaction_session_timeout``, which frees the lock of a stuck worker).
 Each ends in a one-line :class:`TokenStoreError` that names the limit, the host and the
-database, never the password.
+database, never the password. Those limits are the server's to enforce; a server (or a proxy, or
+a network path) that stops answering altogether would leave the worker waiting on its socket
+forever, holding up its run, so every round trip also has a deadline of its own
+(:class:`AnswerDeadline`): the statement timeout and a grace, after which the connection is cut.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -41,6 +46,9 @@ LOCK_TIMEOUT = 300.0
 STATEMENT_TIMEOUT = 30.0
 # A holder silent this long inside its transaction is cut off and its lock freed.
 IDLE_IN_TRANSACTION_TIMEOUT = 600.0
+# How long past the statement timeout a silent server is waited for before the client cuts the
+# connection (the server should have answered with the timeout's error by then).
+ANSWER_GRACE = 15.0
 
 CREATE_TABLE = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -80,7 +88,7 @@ class PostgresTokenStore:
         """Held by one thread of one process at a time: a thread lock, then the row lock of a
         transaction that commits when released."""
         with self._thread_lock, self._connection() as connection:
-            with self._errors_named():
+            with self._errors_named(connection):
                 connection.execute(
                     f"INSERT INTO {TABLE} (grant_name) VALUES (%s) ON CONFLICT DO NOTHING",
                     (self.grant_name,),
@@ -92,10 +100,19 @@ class PostgresTokenStore:
             self._held.connection = connection
             try:
                 yield
-            finally:
+            except BaseException:
                 self._held.connection = None
-                with self._errors_named():
-                    connection.commit()
+                # A body that failed because the connection was lost has nothing left to
+                # commit, and the commit's own error would hide the body's.
+                if not connection.broken:
+                    self._commit(connection)
+                raise
+            self._held.connection = None
+            self._commit(connection)
+
+    def _commit(self, connection: psycopg.Connection) -> None:
+        with self._errors_named(connection):
+            connection.commit()
 
     def load(self) -> Grant | None:
         with self._in_transaction() as connection:
@@ -131,10 +148,10 @@ class PostgresTokenStore:
         lock), else a connection of its own whose transaction commits here."""
         held: psycopg.Connection | None = getattr(self._held, "connection", None)
         if held is not None:
-            with self._errors_named():
+            with self._errors_named(held):
                 yield held
             return
-        with self._connection() as connection, self._errors_named():
+        with self._connection() as connection, self._errors_named(connection):
             yield connection
             connection.commit()
 
@@ -144,33 +161,79 @@ class PostgresTokenStore:
         connection = connect(self.url, self.lock_timeout)
         try:
             if not self._table_ready:
-                with self._errors_named():
+                with self._errors_named(connection):
                     ensure_table(connection)
                 self._table_ready = True
             yield connection
         finally:
             connection.close()
 
-    @contextmanager
-    def _errors_named(self) -> Iterator[None]:
-        """PostgreSQL's errors as one line naming the store and, for a timeout, the limit."""
-        try:
+    def _errors_named(self, connection: psycopg.Connection) -> AbstractContextManager[None]:
+        return round_trips(connection, self._where, self.lock_timeout)
+
+
+@contextmanager
+def round_trips(
+    connection: psycopg.Connection, where: str, lock_timeout: float = LOCK_TIMEOUT
+) -> Iterator[None]:
+    """The round trips made inside, each under a deadline on ``connection``, and PostgreSQL's
+    errors as one line naming the store (``where``) and, for a timeout, the limit."""
+    limit = statement_timeout(lock_timeout)
+    deadline = AnswerDeadline(connection, limit + ANSWER_GRACE)
+    try:
+        with deadline:
             yield
-        except pg_errors.LockNotAvailable:
+    except pg_errors.LockNotAvailable:
+        raise TokenStoreError(
+            f"waited {lock_timeout:.0f} s (lock_timeout) for the token lock of {where}: "
+            "another worker holds it and has not finished its refresh; try again, and look "
+            "for a stuck worker"
+        ) from None
+    except pg_errors.QueryCanceled:
+        raise TokenStoreError(
+            f"the token store {where} did not answer within {limit:.0f} s (statement_timeout)"
+        ) from None
+    except psycopg.Error as error:
+        if deadline.expired:
             raise TokenStoreError(
-                f"waited {self.lock_timeout:.0f} s (lock_timeout) for the token lock of "
-                f"{self._where}: another worker holds it and has not finished its refresh; "
-                "try again, and look for a stuck worker"
+                f"the token store {where} sent nothing for {limit + ANSWER_GRACE:.0f} s "
+                f"(statement_timeout {limit:.0f} s and {ANSWER_GRACE:.0f} s more): the "
+                "connection was cut; is the server or the network path to it stalled?"
             ) from None
-        except pg_errors.QueryCanceled:
-            raise TokenStoreError(
-                f"the token store {self._where} did not answer within "
-                f"{STATEMENT_TIMEOUT:.0f} s (statement_timeout)"
-            ) from None
-        except psycopg.Error as error:
-            raise TokenStoreError(
-                f"the token store {self._where} failed: {one_line(error)}"
-            ) from None
+        raise TokenStoreError(f"the token store {where} failed: {one_line(error)}") from None
+
+
+class AnswerDeadline:
+    """While entered, cuts ``connection`` once ``seconds`` pass: a round trip still waiting on
+    its socket then ends with the connection closed, and :attr:`expired` says why. A timer
+    thread per round trip: the store makes a handful per refresh."""
+
+    def __init__(self, connection: psycopg.Connection, seconds: float) -> None:
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._cut, (connection,))
+        self._timer.daemon = True
+
+    def __enter__(self) -> AnswerDeadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+    def _cut(self, connection: psycopg.Connection) -> None:
+        self.expired = True
+        try:
+            # A shutdown (not a close, which the blocked thread's descriptor would outlive)
+            # wakes the waiting read with end-of-file.
+            with socket.socket(fileno=os.dup(connection.fileno())) as cut:
+                cut.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def statement_timeout(lock_timeout: float) -> float:
+    """The server-side limit of one statement: longer than a wait for the lock may take."""
+    return max(STATEMENT_TIMEOUT, lock_timeout + 5)
 
 
 def connect(url: PostgresUrl, lock_timeout: float = LOCK_TIMEOUT) -> psycopg.Connection:
@@ -180,7 +243,7 @@ def connect(url: PostgresUrl, lock_timeout: float = LOCK_TIMEOUT) -> psycopg.Con
         f"-c {name}={int(seconds * 1000)}"
         for name, seconds in (
             ("lock_timeout", lock_timeout),
-            ("statement_timeout", max(STATEMENT_TIMEOUT, lock_timeout + 5)),
+            ("statement_timeout", statement_timeout(lock_timeout)),
             ("idle_in_transaction_session_timeout", IDLE_IN_TRANSACTION_TIMEOUT),
         )
     )
@@ -215,14 +278,13 @@ def stored_names(url: PostgresUrl) -> list[str]:
     """The grants stored in the database at ``url``: ``default`` first, then by name."""
     connection = connect(url)
     try:
-        ensure_table(connection)
-        rows = connection.execute(
-            f"SELECT grant_name FROM {TABLE} WHERE document IS NOT NULL "
-            f"ORDER BY grant_name <> %s, grant_name",
-            (DEFAULT_GRANT,),
-        ).fetchall()
-    except psycopg.Error as error:
-        raise TokenStoreError(f"the token store {url} failed: {one_line(error)}") from None
+        with round_trips(connection, str(url)):
+            ensure_table(connection)
+            rows = connection.execute(
+                f"SELECT grant_name FROM {TABLE} WHERE document IS NOT NULL "
+                f"ORDER BY grant_name <> %s, grant_name",
+                (DEFAULT_GRANT,),
+            ).fetchall()
     finally:
         connection.close()
     return [str(name) for (name,) in rows]
