@@ -33,7 +33,7 @@ ORGS = (OrgSpec("acme", seed=7, scale=200), OrgSpec("globex", seed=8, scale=120)
 GRANTS = {"acme-1": ("acme", 1), "acme-2": ("acme", 2), "globex-1": ("globex", 1)}
 AT_ONCE = ("acme-1", "globex-1")
 THEN = "acme-2"
-RUN_TIMEOUT = 120.0  # seconds for a run, from its start; one takes 15-30 s under xdist load
+RUN_TIMEOUT = 120.0  # seconds for a run process, from its start; a run takes 9-13 s on 2 idle cores
 
 
 def postgres_instance_env(postgres_url: str, home: Path) -> dict[str, str]:
@@ -132,7 +132,6 @@ def step_pids(instance: dg.DagsterInstance, run_id: str) -> set[int]:
     return {e.dagster_event.pid for e in events if e.dagster_event and e.dagster_event.pid}
 
 
-@pytest.mark.slow  # hung once at a run's end (no RUN_SUCCESS) under load: issue 20 note
 def test_three_grants_of_two_orgs_sync_on_a_postgres_instance(
     postgres_url: str,
     make_emulator: Callable[..., Emulator],
