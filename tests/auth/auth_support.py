@@ -50,10 +50,11 @@ def store_issued_grant(
     kind: CredentialKind = "production",
     scopes: list[str] | None = None,
     user_id: int = 1,
+    org: str | None = None,
 ) -> Grant:
-    """A grant of the user ``user_id`` issued by the emulator without the browser, saved as
-    ``auth login`` would."""
-    body = emulator.grants.issue(scopes or SCOPES, user_id=user_id, kind=kind)
+    """A grant of the user ``user_id`` of ``org`` (default: the emulator's default org) issued
+    by the emulator without the browser, saved as ``auth login`` would."""
+    body = emulator.grants.issue(scopes or SCOPES, user_id=user_id, kind=kind, org=org)
     response = TokenResponse(
         access_token=Secret(body["access_token"]),
         refresh_token=Secret(body["refresh_token"]),

@@ -44,9 +44,13 @@ class AdminGrants:
         self._admin = emulator.admin
 
     def issue(
-        self, scopes: list[str], user_id: int = 1, kind: str = "production"
+        self,
+        scopes: list[str],
+        user_id: int = 1,
+        kind: str = "production",
+        org: str | None = None,
     ) -> dict[str, Any]:
-        body = {"scopes": scopes, "user_id": user_id, "kind": kind}
+        body = {"scopes": scopes, "user_id": user_id, "kind": kind, "org": org}
         return self._admin.post("/grants", json=body).json()
 
 

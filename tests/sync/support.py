@@ -124,11 +124,14 @@ def row_differences(stream: Stream, resource: dict[str, Any], stored: dict[str, 
 
 
 def assert_landing_equals_emulator(
-    emu: Emulator, db_path: Path, streams: Iterable[Stream] | None = None
+    emu: Emulator,
+    db_path: Path,
+    streams: Iterable[Stream] | None = None,
+    org: str | None = None,
 ) -> None:
     """Every stream (default: those on by default), every id, every value: the landing holds
-    exactly the emulator's data."""
-    assert_landing_equals(emu.data.records, db_path, streams)
+    exactly the data of the emulator's ``org`` (default: its default org)."""
+    assert_landing_equals(emu.org(org).data.records, db_path, streams)
 
 
 def assert_landing_equals(
