@@ -39,6 +39,12 @@ def login_hint(grant: str) -> str:
     return LOGIN_HINT.replace("auth login", f"auth login --grant {grant}")
 
 
+def named(grant: str) -> str:
+    """`` NAME`` after "grant" in a message, nothing for the default grant (whose messages read
+    as they did before grants had names)."""
+    return "" if grant == DEFAULT_GRANT else f" {grant}"
+
+
 def add_missing(
     instance: dg.DagsterInstance, keys: list[str], present: Sequence[str] | None = None
 ) -> list[dg.AddDynamicPartitionsRequest]:

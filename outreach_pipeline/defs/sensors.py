@@ -42,7 +42,7 @@ from outreach_pipeline.defs.grant_health import (
     shown_state,
     state_version,
 )
-from outreach_pipeline.defs.grants import add_missing, grant_partition_keys, login_hint
+from outreach_pipeline.defs.grants import add_missing, grant_partition_keys, login_hint, named
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import DEFAULT_GRANT, SettingsError
 
@@ -96,12 +96,6 @@ def _action(url: str | None, grant: str) -> str:
     return f"{login_hint(grant)}{opens}"
 
 
-def _named(grant: str) -> str:
-    """`` NAME`` after "grant" in an alert, nothing for the default grant (whose alerts read
-    as they did before grants had names)."""
-    return "" if grant == DEFAULT_GRANT else f" {grant}"
-
-
 def _blocked() -> str:
     streams = sorted(catalog())
     return f"All {len(streams)} streams are blocked until then: {', '.join(streams)}."
@@ -111,7 +105,7 @@ def incidents(
     health: GrantHealth, now: float, url: str | None = None, grant: str = DEFAULT_GRANT
 ) -> list[Incident]:
     """What about ``grant`` needs a person at ``now``; ``url`` is the authorize URL to show."""
-    name = _named(grant)
+    name = named(grant)
     if health.needs_reauthorization and not health.stored:
         text = f"No Outreach grant{name} is stored: {_action(url, grant)}. {_blocked()}"
         return [Incident("no_grant", text)]
@@ -305,7 +299,7 @@ def _watch(
         tick.run_requests.append(record)
     if after:
         tick.cursor[grant] = after
-    tick.open_keys += [f"{i.key}{_named(grant) and f' ({grant})'}" for i in current]
+    tick.open_keys += [f"{i.key}{named(grant) and f' ({grant})'}" for i in current]
 
 
 def _by_grant(cursor: str | None) -> dict[str, dict[str, dict]]:
