@@ -27,34 +27,11 @@ from outreach_pipeline.defs.alerts import AlertsResource
 from outreach_pipeline.defs.assets import outreach_streams
 from outreach_pipeline.defs.grant_health import GRANT_HEALTH_JOB, GRANT_HEALTH_KEY
 from outreach_pipeline.defs.resources import OutreachResource
-from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alerts
+from outreach_pipeline.defs.sensors import ALERT_JOB
 from outreach_pipeline.settings import DEFAULT_GRANT
 from tests.auth.auth_support import free_port, store_issued_grant
-from tests.defs.test_defs_sensors import Webhook, alert_requests, launch
-
-
-class Sensor:
-    """Ticks of the alert sensor as the daemon runs them: each from the cursor the last left,
-    its runs launched (once per run key) and its asset events recorded on the instance."""
-
-    def __init__(
-        self, instance: dg.DagsterInstance, outreach: OutreachResource, alerts: AlertsResource
-    ) -> None:
-        self.instance = instance
-        self.resources = {"outreach": outreach, "alerts": alerts}
-        self.cursor: str | None = None
-
-    def tick(self) -> dg.SensorResult:
-        with dg.build_sensor_context(
-            instance=self.instance, cursor=self.cursor, resources=self.resources
-        ) as context:
-            result = grant_alerts(context)
-        assert isinstance(result, dg.SensorResult)
-        self.cursor = result.cursor
-        launch(self.instance, list(result.run_requests or []), self.resources)
-        for event in result.asset_events:
-            self.instance.report_runless_asset_event(event)
-        return result
+from tests.defs.grants_support import Sensor, events_of, outreach_for
+from tests.defs.test_defs_sensors import Webhook, alert_requests
 
 
 def sync(
@@ -71,27 +48,12 @@ def sync(
     return result, time.monotonic() - started
 
 
-def events_of(
-    result: dg.ExecuteInProcessResult, kind: dg.DagsterEventType
-) -> list[dg.DagsterEvent]:
-    return [e for e in result.all_events if e.event_type == kind]
-
-
 def test_revoked_grant_alert_login_resolved_sync(
     make_emulator: Callable[..., Emulator], tmp_path: Path, instance: dg.DagsterInstance
 ) -> None:
     redirect_uri = f"http://127.0.0.1:{free_port()}/callback"
     emulator = make_emulator(redirect_uris=(redirect_uri,))
-    outreach = OutreachResource(
-        variables={
-            "OUTREACH_CLIENT_ID": emulator.config.client_id,
-            "OUTREACH_CLIENT_SECRET": emulator.config.client_secret,
-            "OUTREACH_API_URL": emulator.api_url,
-            "OUTREACH_OAUTH_URL": emulator.oauth_url,
-            "OUTREACH_REDIRECT_URI": redirect_uri,
-            "OUTREACH_TOKEN_STORE": str(tmp_path / "grant.json"),
-        }
-    )
+    outreach = outreach_for(emulator, tmp_path, redirect_uri)
     settings = outreach.settings()
     streams = list(catalog().values())
     store_issued_grant(emulator, settings, scopes=scopes_for(streams))

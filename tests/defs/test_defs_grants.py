@@ -16,21 +16,16 @@ from outreach_emulator import Emulator
 from outreach_pipeline.auth.token_store import open_token_store
 from outreach_pipeline.defs.alerts import AlertsResource
 from outreach_pipeline.defs.grant_health import GRANT_HEALTH_JOB
-from outreach_pipeline.defs.grants import GRANTS_NAME, grant_partitions
+from outreach_pipeline.defs.grants import GRANTS_NAME
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.defs.schedules import build_schedules
 from outreach_pipeline.defs.sensors import ALERT_JOB, grant_alerts
 from outreach_pipeline.settings import DEFAULT_GRANT
-from tests.auth.auth_support import store_issued_grant
+from tests.defs.grants_support import add_grant, partitions_tick
 from tests.defs.test_defs_sensors import Webhook
 
 REFUSED = "the refresh token was refused (invalid_grant)"
 TICK = time.time()
-
-
-def add_grant(emulator: Emulator, outreach: OutreachResource, grant: str) -> None:
-    """``auth login --grant NAME``, without the browser."""
-    store_issued_grant(emulator, outreach.settings().for_grant(grant))
 
 
 def revoke(outreach: OutreachResource, grant: str) -> None:
@@ -39,20 +34,6 @@ def revoke(outreach: OutreachResource, grant: str) -> None:
     stored = store.load()
     assert stored is not None
     store.save(stored.needing_reauthorization(REFUSED, time.time()))
-
-
-def partitions_tick(instance: dg.DagsterInstance, outreach: OutreachResource) -> dg.SensorResult:
-    """One tick of the partitions sensor, its requests applied as the daemon applies them."""
-    with dg.build_sensor_context(instance=instance, resources={"outreach": outreach}) as context:
-        result = grant_partitions(context)
-    assert isinstance(result, dg.SensorResult)
-    for request in result.dynamic_partitions_requests or []:
-        if isinstance(request, dg.AddDynamicPartitionsRequest):
-            instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
-        else:
-            for key in request.partition_keys:
-                instance.delete_dynamic_partition(request.partitions_def_name, key)
-    return result
 
 
 def test_partitions_follow_logins_and_logouts(
