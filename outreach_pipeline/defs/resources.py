@@ -69,7 +69,9 @@ class OutreachResource(SettingsResource):
         description="Upper bound on the page size asked for; streams with smaller catalog "
         "page sizes keep theirs.",
     )
-    fetch_concurrency: int = Field(default=4, description="Streams fetched at once within one run.")
+    fetch_concurrency: int = Field(
+        default=SyncOptions().concurrency, description="Streams fetched at once within one run."
+    )
     rate_limit_reserve: int = Field(
         default=2,
         description="Requests of the user's hourly budget this pipeline never spends: the "

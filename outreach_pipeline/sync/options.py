@@ -19,8 +19,11 @@ class SyncOptions:
     # a rerun fetch again.
     batch_rows: int = 25_000
     batch_bytes: int = 8 * 1024 * 1024
-    # Streams fetched at once (each holds at most one batch in memory).
-    concurrency: int = 4
+    # Streams fetched at once (each holds at most one batch in memory). Against the real API
+    # a sync waits on latency far more than it computes: under the benchmarks' latency profile
+    # 8 took a full sync at scale 20,000 from 52.6 s to 37.3 s, with the same time CPU-bound
+    # and ~20 MB more peak memory at 1M records (docs/benchmarks.md).
+    concurrency: int = 8
     # Pages parsed and converted at once, across streams (a parsed page of 1,000 prospects
     # holds ~24 MB of Python objects until converted).
     pages_decoded_at_once: int = 1
