@@ -98,21 +98,17 @@ class PostgresTokenStore:
                     f"SELECT 1 FROM {TABLE} WHERE grant_name = %s FOR UPDATE", (self.grant_name,)
                 )
             self._held.connection = connection
+            failed = True
             try:
                 yield
-            except BaseException:
+                failed = False
+            finally:
                 self._held.connection = None
                 # A body that failed because the connection was lost has nothing left to
                 # commit, and the commit's own error would hide the body's.
-                if not connection.broken:
-                    self._commit(connection)
-                raise
-            self._held.connection = None
-            self._commit(connection)
-
-    def _commit(self, connection: psycopg.Connection) -> None:
-        with self._errors_named(connection):
-            connection.commit()
+                if not (failed and connection.broken):
+                    with self._errors_named(connection):
+                        connection.commit()
 
     def load(self) -> Grant | None:
         with self._in_transaction() as connection:
