@@ -33,6 +33,7 @@ import orjson
 from benchmarks.measurements import Measurement
 from benchmarks.setting import ACCESS_TOKEN_VARIABLE, ROOT, Setting, measure_child
 from outreach_pipeline.catalog import Stream, default_streams
+from outreach_pipeline.retry import retry_after_seconds
 from outreach_pipeline.sync import SyncOptions
 
 LINKS = b'],"links":{'
@@ -63,12 +64,13 @@ RETRIES = 5
 
 def fetched(http: httpx.Client, url: str) -> httpx.Response:
     """``GET url``, retrying the answers in :data:`RETRIED` up to :data:`RETRIES` times."""
+    response = http.get(url)
     for _ in range(RETRIES):
-        response = http.get(url)
         if response.status_code not in RETRIED:
             break
-        retry_after = response.headers.get("retry-after", "")
-        time.sleep(float(retry_after) if retry_after.isdigit() else 1.0)
+        asked = retry_after_seconds(response.headers.get("retry-after", ""), time.time())
+        time.sleep(1.0 if asked is None else asked)
+        response = http.get(url)
     response.raise_for_status()
     return response
 
