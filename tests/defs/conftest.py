@@ -13,8 +13,8 @@ from dagster_duckdb import DuckDBResource
 
 from outreach_emulator import Emulator
 from outreach_pipeline.catalog import Stream, catalog, scopes_for
-from outreach_pipeline.defs.resources import OutreachResource
 from tests.auth.auth_support import store_issued_grant
+from tests.defs.grants_support import outreach_for
 from tests.defs.ui_support import DagsterDev, pipeline_env
 from tests.support.dagster_instance import instance_with_default_grant
 from tests.sync.processes import EmulatorProcess
@@ -24,15 +24,7 @@ def emulator_resources(
     emu: Emulator, tmp_path: Path, streams: list[Stream] | None = None
 ) -> dict[str, Any]:
     """Resources for ``emu``, the stored grant holding the scopes of ``streams`` (default all)."""
-    outreach = OutreachResource(
-        variables={
-            "OUTREACH_CLIENT_ID": emu.config.client_id,
-            "OUTREACH_CLIENT_SECRET": emu.config.client_secret,
-            "OUTREACH_API_URL": emu.api_url,
-            "OUTREACH_OAUTH_URL": emu.oauth_url,
-            "OUTREACH_TOKEN_STORE": str(tmp_path / "grant.json"),
-        }
-    )
+    outreach = outreach_for(emu, tmp_path)
     scopes = scopes_for(streams if streams is not None else list(catalog().values()))
     store_issued_grant(emu, outreach.settings(), scopes=scopes)
     # Not named outreach.duckdb: DuckDB would then see catalog and schema both called outreach.
