@@ -18,6 +18,9 @@ from outreach_pipeline.auth.errors import (
     ReauthorizationRequired,
     TokenEndpointUnavailable,
     TokenStoreError,
+    grant_named,
+    login_command,
+    login_hint,
 )
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.health import GrantHealth, assess_grant, assess_stored_grant, duration
@@ -41,7 +44,10 @@ __all__ = [
     "assess_stored_grant",
     "build_auth",
     "duration",
+    "grant_named",
     "login",
+    "login_command",
+    "login_hint",
     "new_state",
     "oauth_client",
     "open_token_store",

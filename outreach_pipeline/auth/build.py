@@ -38,5 +38,6 @@ def build_auth(
         open_token_store(settings),
         lambda kind: oauth_client(settings, kind, retry),
         margin=refresh_margin,
+        grant=settings.grant,
     )
     return BearerTokenAuth(manager)

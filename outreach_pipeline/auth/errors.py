@@ -13,10 +13,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from outreach_pipeline.redaction import redact
-from outreach_pipeline.settings import Secret, SettingsError
+from outreach_pipeline.settings import DEFAULT_GRANT, Secret, SettingsError
 from outreach_pipeline.transport import Interrupted
 
-LOGIN_HINT = "run `outreach-pipeline auth login` to authorize again"
+
+def grant_named(grant: str) -> str:
+    """`` NAME`` after "grant" in a message; nothing for the default grant, whose messages stay
+    what they were before grants had names."""
+    return "" if grant == DEFAULT_GRANT else f" {grant}"
+
+
+def login_command(grant: str = DEFAULT_GRANT) -> str:
+    """The command that authorizes ``grant`` (the plain one for the default grant): among
+    several grants, a plain ``auth login`` would log in the default one instead."""
+    option = grant_named(grant) and f" --grant {grant}"
+    return f"outreach-pipeline auth login{option}"
+
+
+def login_hint(grant: str = DEFAULT_GRANT) -> str:
+    """What to run to authorize ``grant`` again."""
+    return f"run `{login_command(grant)}` to authorize again"
+
+
+LOGIN_HINT = login_hint()
 # Text from outside (a server's error field, an exception's message) is cut to this length.
 OUTSIDE_TEXT_LIMIT = 200
 _CONTROL_OR_SPACE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
@@ -35,11 +54,13 @@ class AuthError(Exception):
 
 
 class ReauthorizationRequired(AuthError):
-    """The grant is gone (revoked, expired, refused) or absent: a person has to log in again."""
+    """The grant is gone (revoked, expired, refused) or absent: a person has to log in again,
+    with the command the message names for ``grant``."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"{reason}; {LOGIN_HINT}")
+    def __init__(self, reason: str, grant: str = DEFAULT_GRANT) -> None:
+        super().__init__(f"{reason}; {login_hint(grant)}")
         self.reason = reason
+        self.grant = grant
 
 
 class AuthorizationFailed(AuthError):

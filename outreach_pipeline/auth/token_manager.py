@@ -28,7 +28,7 @@ from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.oauth import OAuthClient
 from outreach_pipeline.auth.token_store import TokenStore
 from outreach_pipeline.auth.tokens import Renewal
-from outreach_pipeline.settings import CredentialKind, Secret
+from outreach_pipeline.settings import DEFAULT_GRANT, CredentialKind, Secret
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,10 @@ class TokenManager:
         oauth_for: Callable[[CredentialKind], OAuthClient],
         margin: float = DEFAULT_REFRESH_MARGIN,
         clock: Callable[[], float] = time.time,
+        grant: str = DEFAULT_GRANT,
     ) -> None:
         self.store = store
+        self.grant = grant  # its name, for the login command a reauthorization error names
         self.oauth_for = oauth_for
         self.margin = margin
         self.clock = clock
@@ -83,9 +85,9 @@ class TokenManager:
     def _load(self) -> Grant:
         grant = self.store.load()
         if grant is None:
-            raise ReauthorizationRequired("no Outreach grant is stored")
+            raise ReauthorizationRequired("no Outreach grant is stored", self.grant)
         if grant.reauthorization is not None:
-            raise ReauthorizationRequired(grant.reauthorization.reason)
+            raise ReauthorizationRequired(grant.reauthorization.reason, self.grant)
         return grant
 
     def _remember(self, grant: Grant) -> Grant:
@@ -135,7 +137,7 @@ class TokenManager:
         with self.store.lock():
             grant = self.store.load()
             if grant is None:
-                raise ReauthorizationRequired("no Outreach grant is stored")
+                raise ReauthorizationRequired("no Outreach grant is stored", self.grant)
             self._mark_locked(grant, reason)
 
     def _mark_locked(self, grant: Grant, reason: str) -> NoReturn:
@@ -144,4 +146,4 @@ class TokenManager:
             self._grant = None
         # Said once, by the error raised (a warning too would print it twice on the command line).
         log.info("the Outreach grant needs reauthorization: %s", reason)
-        raise ReauthorizationRequired(reason)
+        raise ReauthorizationRequired(reason, self.grant)

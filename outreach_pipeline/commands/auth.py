@@ -22,7 +22,9 @@ from outreach_pipeline.auth import (
     assess_grant,
     assess_stored_grant,
     duration,
+    grant_named,
     login,
+    login_command,
     open_token_store,
     stored_grant_names,
     unreachable_streams,
@@ -83,11 +85,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings if args.grant is None else settings.for_grant(args.grant)
 
 
-def _login_command(settings: Settings) -> str:
-    option = "" if settings.grant == DEFAULT_GRANT else f" --grant {settings.grant}"
-    return f"outreach-pipeline auth login{option}"
-
-
 def run_login(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
@@ -107,14 +104,8 @@ def run_login(args: argparse.Namespace) -> int:
     except AuthError as error:
         raise UserFacingError(str(error)) from None
     print(f"Authorized ({grant.credential_kind} credentials); scopes: {' '.join(grant.scopes)}")
-    print(f"Grant{_label(settings)} stored in {settings.grant_token_store_path}")
+    print(f"Grant{grant_named(settings.grant)} stored in {settings.grant_token_store_path}")
     return 0
-
-
-def _label(settings: Settings) -> str:
-    """The grant's name as said after "grant" in a message; nothing for the default grant,
-    whose messages stay what they were before grants had names."""
-    return "" if settings.grant == DEFAULT_GRANT else f" {settings.grant}"
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -125,7 +116,7 @@ def run_status(args: argparse.Namespace) -> int:
         return _print_status(settings)
     names = _stored_names(settings)
     if not names:
-        print(f"No grant is stored. Run `{_login_command(settings)}` to authorize.")
+        print(f"No grant is stored. Run `{login_command(settings.grant)}` to authorize.")
         return 1
     worst = 0
     for number, name in enumerate(names):
@@ -164,7 +155,7 @@ def _print_status(settings: Settings) -> int:
     if health.needs_reauthorization:
         since = f" since {_when(health.since, now)}" if health.since is not None else ""
         print(f"Needs reauthorization: yes{since}: {health.reason}")
-        print(f"Run `{_login_command(settings)}` to authorize.")
+        print(f"Run `{login_command(settings.grant)}` to authorize.")
         return 1
     print("Needs reauthorization: no")
     return 0
@@ -206,10 +197,11 @@ def run_logout(args: argparse.Namespace) -> int:
             forgotten = store.delete()
     except AuthError as error:
         raise UserFacingError(str(error)) from None
+    name = grant_named(settings.grant)
     if not forgotten:
-        print(f"No grant{_label(settings)} was stored.")
+        print(f"No grant{name} was stored.")
         return 0
-    print(f"Forgot the grant{_label(settings)} stored in {settings.grant_token_store_path}.")
+    print(f"Forgot the grant{name} stored in {settings.grant_token_store_path}.")
     print("To end it on Outreach's side too, remove the app's access in Outreach's settings.")
     return 0
 
@@ -219,7 +211,7 @@ def run_list(args: argparse.Namespace) -> int:
     settings = load_settings()
     names = _stored_names(settings)
     if not names:
-        print(f"No grant is stored. Run `{_login_command(settings)}` to authorize.")
+        print(f"No grant is stored. Run `{login_command(settings.grant)}` to authorize.")
         return 0
     now = time.time()
     rows = [("GRANT", "STATE", "ACCESS TOKEN EXPIRES", "AUTHORIZED BY")]

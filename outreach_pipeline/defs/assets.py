@@ -18,11 +18,11 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from duckdb import DuckDBPyConnection
 
-from outreach_pipeline.auth import AuthError, ReauthorizationRequired
+from outreach_pipeline.auth import AuthError, ReauthorizationRequired, grant_named
 from outreach_pipeline.catalog import Stream, catalog
 from outreach_pipeline.client import ApiUnusable
 from outreach_pipeline.defs.checks import check_specs, data_checks, timestamp_column
-from outreach_pipeline.defs.grants import GRANTS, login_hint, named
+from outreach_pipeline.defs.grants import GRANTS
 from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.lineage import dependency_order, upstream_streams
 from outreach_pipeline.defs.resources import OutreachResource
@@ -201,10 +201,8 @@ def _sync(
             progress=RunLogProgress(context.log.info, context.log.warning),
         )
     except ReauthorizationRequired as error:
-        # Named with its own login command: among several grants, the one to log in again.
         raise dg.Failure(
-            description=f"The Outreach grant{named(grant)} needs reauthorization: "
-            f"{error.reason}; {login_hint(grant)}",
+            description=f"The Outreach grant{grant_named(grant)} needs reauthorization: {error}",
             allow_retries=False,
         ) from None
     except AuthError as error:

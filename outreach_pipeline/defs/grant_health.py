@@ -25,9 +25,9 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
-from outreach_pipeline.auth import GrantHealth
+from outreach_pipeline.auth import GrantHealth, login_hint
 from outreach_pipeline.defs.assets import GROUP
-from outreach_pipeline.defs.grants import GRANTS, login_hint
+from outreach_pipeline.defs.grants import GRANTS
 from outreach_pipeline.defs.resources import OutreachResource
 
 GRANT_HEALTH_KEY = dg.AssetKey(["outreach", "grant_health"])

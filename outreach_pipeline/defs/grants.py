@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from outreach_pipeline.auth import LOGIN_HINT, stored_grant_names
+from outreach_pipeline.auth import stored_grant_names
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import DEFAULT_GRANT, Settings
 
@@ -30,19 +30,6 @@ def grant_partition_keys(settings: Settings) -> list[str]:
     if settings.s2s is not None:
         return [DEFAULT_GRANT]
     return stored_grant_names(settings) or [DEFAULT_GRANT]
-
-
-def login_hint(grant: str) -> str:
-    """What to run to authorize ``grant`` again (the plain command for the default grant)."""
-    if grant == DEFAULT_GRANT:
-        return LOGIN_HINT
-    return LOGIN_HINT.replace("auth login", f"auth login --grant {grant}")
-
-
-def named(grant: str) -> str:
-    """`` NAME`` after "grant" in a message, nothing for the default grant (whose messages read
-    as they did before grants had names)."""
-    return "" if grant == DEFAULT_GRANT else f" {grant}"
 
 
 def add_missing(

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from outreach_pipeline.auth import login_hint
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.defs.assets import GROUP, outreach_streams
-from outreach_pipeline.defs.grants import grant_partition_keys, login_hint
+from outreach_pipeline.defs.grants import grant_partition_keys
 from outreach_pipeline.defs.keys import asset_key
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import load_settings

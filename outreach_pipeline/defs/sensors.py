@@ -32,7 +32,14 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from outreach_pipeline.auth import GrantHealth, duration, new_state, oauth_client
+from outreach_pipeline.auth import (
+    GrantHealth,
+    duration,
+    grant_named,
+    login_hint,
+    new_state,
+    oauth_client,
+)
 from outreach_pipeline.catalog import catalog, default_streams, scopes_for
 from outreach_pipeline.defs.alerts import AlertsResource
 from outreach_pipeline.defs.grant_health import (
@@ -42,7 +49,7 @@ from outreach_pipeline.defs.grant_health import (
     shown_state,
     state_version,
 )
-from outreach_pipeline.defs.grants import add_missing, grant_partition_keys, login_hint, named
+from outreach_pipeline.defs.grants import add_missing, grant_partition_keys
 from outreach_pipeline.defs.resources import OutreachResource
 from outreach_pipeline.settings import DEFAULT_GRANT, SettingsError
 
@@ -105,7 +112,7 @@ def incidents(
     health: GrantHealth, now: float, url: str | None = None, grant: str = DEFAULT_GRANT
 ) -> list[Incident]:
     """What about ``grant`` needs a person at ``now``; ``url`` is the authorize URL to show."""
-    name = named(grant)
+    name = grant_named(grant)
     if health.needs_reauthorization and not health.stored:
         text = f"No Outreach grant{name} is stored: {_action(url, grant)}. {_blocked()}"
         return [Incident("no_grant", text)]
@@ -299,7 +306,7 @@ def _watch(
         tick.run_requests.append(record)
     if after:
         tick.cursor[grant] = after
-    tick.open_keys += [f"{i.key}{named(grant) and f' ({grant})'}" for i in current]
+    tick.open_keys += [f"{i.key}{grant_named(grant) and f' ({grant})'}" for i in current]
 
 
 def _by_grant(cursor: str | None) -> dict[str, dict[str, dict]]:

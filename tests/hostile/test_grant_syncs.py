@@ -95,6 +95,8 @@ def test_all_grants_syncs_each_and_goes_on_past_a_revoked_one(
         err
     )
     assert "grants that failed: broken" in err
+    # What to run names that grant: a plain `auth login` would log in the default one.
+    assert "run `outreach-pipeline auth login --grant broken` to authorize again" in refused[0]
     assert [line for line in err.splitlines() if line.startswith("grant ")] == [
         "grant default:",
         "grant acme:",
