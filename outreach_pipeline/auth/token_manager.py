@@ -23,6 +23,7 @@ from outreach_pipeline.auth.errors import (
     TokenEndpointUnavailable,
     TokenRequestRefused,
     UnexpectedTokenAnswer,
+    login_command,
 )
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.oauth import OAuthClient
@@ -125,7 +126,7 @@ class TokenManager:
                 unusable.problem,
                 "its new refresh token was saved in place of the one it spent, so the grant "
                 "lives on: sync again later; if it fails the same way, run "
-                "`outreach-pipeline auth login`",
+                f"`{login_command(self.grant)}`",
             ) from None
         refreshed = grant.refreshed(response, self.clock())
         self.store.save(refreshed)
