@@ -2,7 +2,7 @@
 
 from outreach_pipeline.client.documents import Document, MalformedDocument, parse_document
 from outreach_pipeline.client.errors import ApiUnusable, FetchError, Interrupted
-from outreach_pipeline.client.http import FetchedPage, JsonApiClient, PageLimits
+from outreach_pipeline.client.http import FetchedPage, JsonApiClient, PageLimits, with_param
 from outreach_pipeline.client.ratebudget import RateBudget, read_rate_headers, shared_budget
 from outreach_pipeline.client.urls import ApiBase, UnsafeUrl, normalised, shown
 
@@ -23,4 +23,5 @@ __all__ = [
     "read_rate_headers",
     "shared_budget",
     "shown",
+    "with_param",
 ]

@@ -101,14 +101,20 @@ def page_size_of(url: str) -> int | None:
     return None
 
 
-def with_page_size(url: str, size: int) -> str:
-    """``url`` asking for ``size`` records per page (other parameters kept in order)."""
+def with_param(url: str, name: str, value: str) -> str:
+    """``url`` with its parameter ``name`` set to ``value`` (added last when it has none;
+    the other parameters kept in order)."""
     parts = urlsplit(url)
     params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
-    replaced = [(k, str(size) if k == "page[size]" else v) for k, v in params]
-    if all(k != "page[size]" for k, _ in params):
-        replaced.append(("page[size]", str(size)))
+    replaced = [(k, value if k == name else v) for k, v in params]
+    if all(k != name for k, _ in params):
+        replaced.append((name, value))
     return urlunsplit(parts._replace(query=urlencode(replaced, safe="[],:")))
+
+
+def with_page_size(url: str, size: int) -> str:
+    """``url`` asking for ``size`` records per page."""
+    return with_param(url, "page[size]", str(size))
 
 
 @dataclass

@@ -27,6 +27,7 @@ RUN_COLUMNS = (
     "rate_limit_remaining",
     "error",
     "records_refetched",
+    "chains",
 )
 
 

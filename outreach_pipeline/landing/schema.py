@@ -175,13 +175,14 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}._sync_state (
   stream VARCHAR PRIMARY KEY,
   cursor VARCHAR,
   resume_url VARCHAR,
+  resume_more VARCHAR[],
   resume_cursor VARCHAR,
   last_swept_at TIMESTAMP,
   page_size INTEGER,
   updated_at TIMESTAMP NOT NULL
 )"""
 # Columns _sync_state gained after databases were created without them.
-SYNC_STATE_ADDED = {"page_size": "INTEGER"}
+SYNC_STATE_ADDED = {"page_size": "INTEGER", "resume_more": "VARCHAR[]"}
 
 SYNC_RUNS_SQL = f"""
 CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_runs (
@@ -205,4 +206,4 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_runs (
 
 # Columns ``sync_runs`` gained after databases already existed: added by ``ensure_schema`` to
 # new and old files alike (so both have the same layout), with a default for the old rows.
-SYNC_RUNS_ADDED = {"records_refetched": "BIGINT DEFAULT 0"}
+SYNC_RUNS_ADDED = {"records_refetched": "BIGINT DEFAULT 0", "chains": "INTEGER DEFAULT 1"}

@@ -1,15 +1,18 @@
 """Per-stream sync state, committed in the same transaction as the data it describes.
 
 ``cursor`` is where the next incremental run starts. While a run is under way, each batch
-also records ``resume_url`` (the next page still to fetch) and ``resume_cursor`` (the largest
-cursor value landed so far in this run): the cursor itself only moves when the run has seen
-every page, because records may arrive out of order and a cursor taken mid-run could skip
-records still to come. A rerun after a crash continues from ``resume_url``.
+also records where its listing goes on: ``resume_url`` (the next page still to fetch) and,
+when the run reads the stream's window as several chains of pages at once (see
+:mod:`outreach_pipeline.sync.page_chains`), ``resume_more`` (the next page of each other
+unfinished chain), with ``resume_cursor`` (the window's end, or the largest cursor value
+landed so far in this run). The cursor itself only moves when the run has seen every page,
+because records may arrive out of order and a cursor taken mid-run could skip records still
+to come. A rerun after a crash continues from every saved link.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import duckdb
@@ -24,27 +27,50 @@ class StreamState:
     resume_cursor: str | None = None
     last_swept_at: datetime | None = None
     page_size: int | None = None
+    resume_more: tuple[str, ...] = ()
+
+    @property
+    def resume_links(self) -> tuple[str, ...]:
+        """Every saved link to go on from (none: the window is read from its start)."""
+        if self.resume_url is None:
+            return ()
+        return (self.resume_url, *self.resume_more)
+
+    def going_on_from(self, links: list[str], cursor: str | None) -> StreamState:
+        """This state saying the run goes on from ``links`` (none: from nowhere)."""
+        return replace(
+            self,
+            resume_url=links[0] if links else None,
+            resume_more=tuple(links[1:]),
+            resume_cursor=cursor if links else None,
+        )
 
 
 def load_state(con: duckdb.DuckDBPyConnection, stream: str) -> StreamState:
     row = con.execute(
-        "SELECT cursor, resume_url, resume_cursor, last_swept_at, page_size "
+        "SELECT cursor, resume_url, resume_cursor, last_swept_at, page_size, resume_more "
         f"FROM {SCHEMA}._sync_state "
         "WHERE stream = ?",
         [stream],
     ).fetchone()
-    return StreamState(*row) if row else StreamState()
+    if not row:
+        return StreamState()
+    cursor, resume_url, resume_cursor, last_swept_at, page_size, more = row
+    return StreamState(
+        cursor, resume_url, resume_cursor, last_swept_at, page_size, tuple(more or ())
+    )
 
 
 def save_state(con: duckdb.DuckDBPyConnection, stream: str, state: StreamState) -> None:
     con.execute(
-        f"INSERT OR REPLACE INTO {SCHEMA}._sync_state "
-        "(stream, cursor, resume_url, resume_cursor, last_swept_at, page_size, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        f"INSERT OR REPLACE INTO {SCHEMA}._sync_state (stream, cursor, resume_url, "
+        "resume_more, resume_cursor, last_swept_at, page_size, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
         [
             stream,
             state.cursor,
             state.resume_url,
+            list(state.resume_more) or None,
             state.resume_cursor,
             state.last_swept_at,
             state.page_size,

@@ -24,6 +24,15 @@ class SyncOptions:
     # 8 took a full sync at scale 20,000 from 52.6 s to 37.3 s, with the same time CPU-bound
     # and ~20 MB more peak memory at 1M records (docs/benchmarks.md).
     concurrency: int = 8
+    # A long stream's window is read as several chains of pages at once (see
+    # sync/page_chains.py): a window is cut in two while its first page says at least twice
+    # ``chain_min_pages`` pages are left, into at most twice ``chains_per_stream`` parts, of
+    # which ``chains_per_stream`` are read at once. The extra threads come from
+    # ``extra_chains`` slots shared by the run's streams, so at most ``concurrency +
+    # extra_chains`` pages are asked at once.
+    chains_per_stream: int = 4
+    chain_min_pages: int = 4
+    extra_chains: int = 4
     # Pages parsed and converted at once, across streams (a parsed page of 1,000 prospects
     # holds ~24 MB of Python objects until converted).
     pages_decoded_at_once: int = 1

@@ -22,6 +22,9 @@ class StreamResult:
     records_refetched: int = 0
     requests: int = 0
     pages: int = 0
+    # Chains of pages the stream's window was read as (more than one when it was cut, see
+    # sync/page_chains.py).
+    chains: int = 1
     cursor_before: str | None = None
     cursor_after: str | None = None
     duration_s: float = 0.0

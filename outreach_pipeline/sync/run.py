@@ -91,13 +91,14 @@ def run_sync(
         # Parsing and converting hold the GIL: a second stream doing it at the same time
         # would mostly hold its parsed page while waiting. Fetching stays concurrent.
         decoding = threading.BoundedSemaphore(options.pages_decoded_at_once)
+        chain_slots = threading.BoundedSemaphore(options.extra_chains)
         try:
             client = JsonApiClient(
                 settings.api_url,
                 authenticated(settings, auth, database, selected, run_id, full_refresh, stop),
                 budget or shared_budget(budget_key(settings)),
                 retry=retry,
-                max_connections=max(4, options.concurrency * 2),
+                max_connections=max(4, (options.concurrency + options.extra_chains) * 2),
                 limits=options.page_limits,
                 stop=stop,
                 on_retry=lambda url, problem, wait: progress.retrying(
@@ -119,6 +120,7 @@ def run_sync(
                         options=options,
                         run_id=run_id,
                         decoding=decoding,
+                        chain_slots=chain_slots,
                         progress=progress,
                         requests_before=probed if number == 0 else 0,
                     )

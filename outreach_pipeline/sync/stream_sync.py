@@ -34,6 +34,7 @@ from outreach_pipeline.client import (
     Interrupted,
     JsonApiClient,
     UnsafeUrl,
+    with_param,
 )
 from outreach_pipeline.landing import (
     BadRecord,
@@ -41,6 +42,7 @@ from outreach_pipeline.landing import (
     RecordConverter,
     StreamState,
     WriteCounts,
+    cursor_max,
     format_cursor,
     load_state,
     replace_from_stage,
@@ -53,6 +55,7 @@ from outreach_pipeline.redaction import redact
 from outreach_pipeline.sync.batches import BatchBuffer
 from outreach_pipeline.sync.errors import StreamFailed
 from outreach_pipeline.sync.options import SyncOptions
+from outreach_pipeline.sync.page_chains import ChainRunner, PageChain
 from outreach_pipeline.sync.page_walk import PageWalk
 from outreach_pipeline.sync.progress import INTERRUPTED, SyncProgress
 from outreach_pipeline.sync.results import StreamResult
@@ -75,11 +78,14 @@ def first_page_url(
     since: str | None,
     until: str | None = None,
     page_size: int | None = None,
+    count: bool = False,
 ) -> str:
     """The listing of records whose cursor lies in ``since..until`` (both inclusive, None:
-    unbounded), at ``page_size`` (default: the catalog's)."""
+    unbounded), at ``page_size`` (default: the catalog's); with ``count``, its first page
+    says how many records it holds (``meta.count``: costlier for the API, so asked only
+    where a window may be cut, see :mod:`.page_chains`)."""
     size = min(page_size or stream.page_size, stream.page_size)
-    params: dict[str, str | int] = {"page[size]": size, "count": "false"}
+    params: dict[str, str | int] = {"page[size]": size, "count": "true" if count else "false"}
     if stream.cursor is not None:
         params["sort"] = stream.cursor
         if since is not None or until is not None:
@@ -87,9 +93,12 @@ def first_page_url(
     return client.url(stream.path, params)
 
 
+def _moment(cursor: str) -> datetime:
+    return datetime.strptime(cursor, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def _shifted(cursor: str, delta: timedelta) -> str:
-    moment = datetime.strptime(cursor, "%Y-%m-%dT%H:%M:%S.%fZ") + delta
-    return format_cursor(moment)
+    return format_cursor(_moment(cursor) + delta)
 
 
 def _later(a: str | None, b: str | None) -> str | None:
@@ -109,13 +118,16 @@ def sync_stream(
     options: SyncOptions | None = None,
     run_id: str = "",
     decoding: threading.Semaphore | None = None,
+    chain_slots: threading.Semaphore | None = None,
     progress: SyncProgress | None = None,
     requests_before: int = 0,
 ) -> StreamResult:
     """Bring ``stream``'s table up to date with the API; errors end up in ``result.error``.
 
     ``decoding``, shared by the streams of a run, bounds the pages they hold parsed at once
-    (see :meth:`JsonApiClient.fetch_page`; default: this stream's own).
+    (see :meth:`JsonApiClient.fetch_page`; default: this stream's own). ``chain_slots``,
+    shared alike, bounds the helper threads reading parts of a stream's window at once
+    (see :mod:`.page_chains`; default: ``options.extra_chains`` of this stream's own).
 
     ``sweep_deletes`` lists every id afterwards and marks missing rows ``_deleted_at``; it
     also happens when ``options.sweep_interval`` has passed since the last sweep.
@@ -133,6 +145,7 @@ def sync_stream(
     progress = progress or SyncProgress()
     progress.stream_started(stream.path)
     decoding = decoding or threading.BoundedSemaphore(options.pages_decoded_at_once)
+    chain_slots = chain_slots or threading.BoundedSemaphore(options.extra_chains)
     started_at, started = utc_now(), time.perf_counter()
     result = StreamResult(stream=stream.path, run_id=run_id, requests=requests_before)
     state = StreamState()
@@ -153,6 +166,7 @@ def sync_stream(
             result,
             started_at,
             decoding,
+            chain_slots,
             progress,
         ).run()
         if stream.incremental and sweep_due(state, sweep_deletes, options, started_at):
@@ -204,11 +218,15 @@ class _StreamLoad:
         result: StreamResult,
         started_at: datetime,
         decoding: threading.Semaphore,
+        chain_slots: threading.Semaphore,
         progress: SyncProgress,
     ) -> None:
         self.stream = stream
         self.progress = progress
         self.decoding = decoding
+        self.chain_slots = chain_slots
+        # Guards what the chains of pages share: the buffer, the state, the result.
+        self.lock = threading.RLock()
         self.client = client
         self.database = database
         self.state = state
@@ -241,16 +259,17 @@ class _StreamLoad:
         # A load from no cursor sees every record there is: deletes are counted from its start.
         self.sweep_baseline = started_at if self.start_cursor is None else None
         self.synced_at = utc_now()
-        self.walk = PageWalk()
+        self.runner: ChainRunner | None = None
         self._landing: tuple[Future[WriteCounts], StreamState] | None = None
+        self._landing_failed: _LandingFailed | None = None
 
     def _resumable(self, state: StreamState) -> bool:
         """Whether the saved resume link may be followed: under the API's base (a link
         saved by an older version, or under another API URL, is not) and not from a window
         ending in the future."""
-        if state.resume_url is None:
+        if not state.resume_links:
             return False
-        if not self.client.base.allows(state.resume_url):
+        if not all(self.client.base.allows(link) for link in state.resume_links):
             log.warning(
                 "%s: saved resume link is not under the API URL; restarting", self.stream.path
             )
@@ -262,23 +281,33 @@ class _StreamLoad:
         if self.stream.incremental and not self.resuming:
             self._repair_future_cursor()
             self._start_window()
-        url = self.state.resume_url if self.resuming else self._first_url()
-        while url is not None:
+        if self.resuming:
+            chains = [PageChain(link, resumed=True) for link in self.state.resume_links]
+        else:
+            chains = [self._first_chain()]
+        while True:
+            self.runner = ChainRunner(
+                chains,
+                self._walk_chain,
+                self.chain_slots,
+                self.options.chains_per_stream - 1,
+                self.lock,
+            )
             try:
-                url = self._land_page(url)
+                self.runner.run()
+                break
             except _ResumeLinkRefused:
                 self.resuming = False
-                self.walk = PageWalk()
                 self._repair_future_cursor()
                 self._start_window()
-                url = self._first_url()
+                chains = [self._first_chain()]
             except _LandingFailed:
                 raise
             except Interrupted:
-                # Stopped on request: the pages read so far land whole, with the link to go
+                # Stopped on request: the pages read so far land whole, with the links to go
                 # on from, so the next run resumes here.
                 if self.stream.incremental:
-                    self._commit(url)
+                    self._commit()
                     self.wait_for_landing()
                 raise
             except StreamFailed as failure:
@@ -286,10 +315,24 @@ class _StreamLoad:
                 # unless it is a link not to be followed: then the rerun starts the window over.
                 if self.stream.incremental:
                     with suppress(StreamFailed):
-                        self._commit(url, resume=not isinstance(failure, _LinkRefused))
+                        self._commit(resume=not isinstance(failure, _LinkRefused))
                         self.wait_for_landing()
                 raise
+            finally:
+                self.result.chains = self.runner.chains
+        self._commit(finished=True)
         return self.state
+
+    def _first_chain(self) -> PageChain:
+        """The window's listing from its start; one that may be cut (a load from no cursor,
+        up to a known end) asks for its count."""
+        cuttable = self.start_cursor is None and self.until is not None
+        return PageChain(self._first_url(count=cuttable), until=self.until if cuttable else None)
+
+    def _walk_chain(self, chain: PageChain) -> None:
+        assert self.runner is not None
+        while chain.url is not None and not self.runner.halted.is_set():
+            self._land_page(chain)
 
     def _repair_future_cursor(self) -> None:
         """A stored cursor beyond this host's clock (see :mod:`.window_clock`) goes back to
@@ -324,7 +367,7 @@ class _StreamLoad:
     def _page_failed(self, error: FetchError) -> StreamFailed:
         return StreamFailed(f"stream {self.stream.path}: page {error.url}: {error.problem}")
 
-    def _first_url(self) -> str:
+    def _first_url(self, count: bool = False) -> str:
         learned = None if self.full_refresh else self.state.page_size
         since = self.start_cursor
         if since is not None:
@@ -334,33 +377,80 @@ class _StreamLoad:
                 f"stream {self.stream.path}: window {since}..{self.until} is inverted (the "
                 "stored cursor is ahead of the API's clock); nothing was asked"
             )
-        return first_page_url(self.client, self.stream, since, self.until, learned)
+        return first_page_url(self.client, self.stream, since, self.until, learned, count)
 
-    def _land_page(self, url: str) -> str | None:
-        """Fetch and buffer one page, committing the batch when full or last; the next URL."""
-        refused = self.walk.asking(url)
+    def _land_page(self, chain: PageChain) -> None:
+        """Fetch and buffer the chain's next page, move the chain on (cutting its window when
+        the page says it is long) and commit the batch when full."""
+        assert chain.url is not None and self.runner is not None
+        refused = chain.walk.asking(chain.url)
         if refused is not None:
             raise _LinkRefused(f"stream {self.stream.path}: stopped paging: {refused}")
-        page = self._fetch(url)
-        self.resuming = False
-        self.result.requests += page.requests
-        self.result.pages += 1
-        self.page_size = page.page_size
-        if page.rate_limit_remaining is not None:
-            self.result.rate_limit_remaining = page.rate_limit_remaining
-        self.buffer.add(page.content)
-        self.progress.page_read(self.stream.path, page.records, page.count)
-        refused = self.walk.read(page)
-        if refused is not None:
-            raise _LinkRefused(f"stream {self.stream.path}: stopped paging: {refused}")
-        if self.buffer.full or page.next_url is None:
-            self._commit(page.next_url)
-        return page.next_url
+        page = self._fetch(chain)
+        with self.lock:
+            chain.resumed = False
+            self.result.requests += page.requests
+            self.result.pages += 1
+            self.page_size = page.page_size
+            if page.rate_limit_remaining is not None:
+                self.result.rate_limit_remaining = page.rate_limit_remaining
+            self.buffer.add(page.content)
+            # Once cut, a chain's count is its part's, not the stream's.
+            whole = page.count if self.runner.chains == 1 else None
+            self.progress.page_read(self.stream.path, page.records, whole)
+            refused = chain.walk.read(page)
+            if refused is not None:
+                raise _LinkRefused(f"stream {self.stream.path}: stopped paging: {refused}")
+            if chain.until is None:
+                chain.url = page.next_url
+            else:
+                # The first page of a window that may be cut: the count is not asked again
+                # on the pages after it (costlier for the API, and read only here).
+                uncounted = page.next_url and with_param(page.next_url, "count", "false")
+                chain.url = self._cut(chain, page) or uncounted
+            if self.buffer.full:
+                self._commit()
+
+    def _cut(self, chain: PageChain, page: FetchedPage[pa.Table]) -> str | None:
+        """When ``page`` (the first of a window ending at ``chain.until``) says at least
+        twice ``options.chain_min_pages`` pages are left, and the stream has fewer than twice
+        ``options.chains_per_stream`` chains: hand the upper half of the rest of the window
+        to a new chain; the link from which this chain reads the lower half."""
+        until, chain.until = chain.until, None
+        assert self.runner is not None
+        if until is None or page.next_url is None or page.count is None:
+            return None
+        if self.cursor_column is None or self.runner.chains >= 2 * self.options.chains_per_stream:
+            return None
+        size = page.page_size or self.stream.page_size
+        if -(-(page.count - page.records) // size) < 2 * self.options.chain_min_pages:
+            return None
+        newest = cursor_max(page.content, self.cursor_column)
+        end = _moment(until)
+        if newest is None or newest >= end:
+            return None
+        middle = format_cursor(newest + (end - newest) / 2)
+        upper = _shifted(middle, timedelta(milliseconds=1))
+        if upper > until:
+            return None
+        size_now = page.page_size
+        self.runner.add(
+            PageChain(
+                first_page_url(self.client, self.stream, upper, until, size_now, count=True),
+                until=until,
+            )
+        )
+        chain.until = middle
+        chain.walk = PageWalk()
+        since = format_cursor(newest)
+        return first_page_url(self.client, self.stream, since, middle, size_now, count=True)
 
     def _converted(self, document: Document) -> pa.Table:
         return self.converter.convert(document.resources, self.synced_at)
 
-    def _fetch(self, url: str) -> FetchedPage[pa.Table]:
+    def _fetch(self, chain: PageChain) -> FetchedPage[pa.Table]:
+        url = chain.url
+        assert url is not None
         try:
             return self.client.read_page(
                 url, self._converted, shrink_on_bad_gateway=True, decoding=self.decoding
@@ -370,7 +460,7 @@ class _StreamLoad:
         except UnsafeUrl as error:
             raise _LinkRefused(f"stream {self.stream.path}: next page {error}") from None
         except FetchError as error:
-            if self.resuming and error.status is not None and 400 <= error.status < 500:
+            if chain.resumed and error.status is not None and 400 <= error.status < 500:
                 log.warning(
                     "%s: saved resume link refused (%s); restarting", self.stream.path, error
                 )
@@ -379,43 +469,40 @@ class _StreamLoad:
                 raise
             raise self._page_failed(error) from None
 
-    def _commit(self, next_url: str | None, resume: bool = True) -> None:
+    def _commit(self, finished: bool = False, resume: bool = True) -> None:
         """Hand the buffered batch, with the state that goes with it, to the database's
         writer thread: it lands both in one transaction while the next pages are fetched.
-        At most one batch per stream is in flight, which bounds memory; the last one is
-        waited for. Without ``resume`` the rows land but the state keeps no resume point:
-        the next run reads the window again from the cursor."""
-        # First: when the batch before failed, nothing after it may land, or its state would
-        # say its pages were in.
-        self.wait_for_landing()
-        newest = self.buffer.take_newest()
-        if self.until is None and newest is not None:
-            self.newest_in_run = _later(self.newest_in_run, min(newest, newest_allowed()))
-        batch = self.buffer.take()
-        finished = resume and next_url is None
-        if finished:
-            new_state = replace(
-                self.state,
-                cursor=_later(self.state.cursor, self.newest_in_run)
-                if self.stream.incremental
-                else None,
-                resume_url=None,
-                resume_cursor=None,
-                last_swept_at=self.state.last_swept_at or self.sweep_baseline,
-                page_size=self._learned_page_size(),
-            )
-        else:
-            new_state = replace(
-                self.state,
-                resume_url=next_url if resume else None,
-                resume_cursor=self.newest_in_run if resume else None,
-                page_size=self._learned_page_size(),
-            )
-        landing = self.database.submit(lambda con: self._land(con, batch, new_state, finished))
-        self._landing = (landing, new_state)
-        self.state = new_state
-        if finished:
+        At most one batch per stream is in flight, which bounds memory; the last one
+        (``finished``: every chain read through) is waited for. The state saves the next
+        page of every unfinished chain; without ``resume`` the rows land but the state keeps
+        no resume point: the next run reads the window again from the cursor."""
+        with self.lock:
+            # First: when the batch before failed, nothing after it may land, or its state
+            # would say its pages were in.
             self.wait_for_landing()
+            newest = self.buffer.take_newest()
+            if self.until is None and newest is not None:
+                self.newest_in_run = _later(self.newest_in_run, min(newest, newest_allowed()))
+            batch = self.buffer.take()
+            if finished:
+                new_state = replace(
+                    self.state,
+                    cursor=_later(self.state.cursor, self.newest_in_run)
+                    if self.stream.incremental
+                    else None,
+                    last_swept_at=self.state.last_swept_at or self.sweep_baseline,
+                    page_size=self._learned_page_size(),
+                ).going_on_from([], None)
+            else:
+                links = self.runner.pending() if resume and self.runner is not None else []
+                new_state = replace(self.state, page_size=self._learned_page_size()).going_on_from(
+                    links, self.newest_in_run
+                )
+            landing = self.database.submit(lambda con: self._land(con, batch, new_state, finished))
+            self._landing = (landing, new_state)
+            self.state = new_state
+            if finished:
+                self.wait_for_landing()
 
     def _learned_page_size(self) -> int | None:
         """The size the API last served, when a 502 made it smaller than the catalog's."""
@@ -424,16 +511,20 @@ class _StreamLoad:
         return None
 
     def wait_for_landing(self) -> None:
-        """Wait for the batch in flight; its failure fails the stream, naming the problem."""
+        """Wait for the batch in flight; its failure fails the stream, naming the problem
+        (again for every chain that commits after it)."""
+        if self._landing_failed is not None:
+            raise self._landing_failed
         if self._landing is None:
             return
         (landing, state), self._landing = self._landing, None
         try:
             counts = landing.result()
         except Exception as error:  # whatever stopped the write stops the stream
-            raise _LandingFailed(
+            self._landing_failed = _LandingFailed(
                 f"stream {self.stream.path}: landing a batch in {self.database.path}: {error}"
-            ) from None
+            )
+            raise self._landing_failed from None
         self.result.records_inserted += counts.inserted
         self.result.records_updated += counts.updated
         self.result.records_deleted += counts.deleted
