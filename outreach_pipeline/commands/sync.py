@@ -65,6 +65,14 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="rows committed per batch (default %(default)s); smaller uses less memory",
     )
     parser.add_argument(
+        "--chains-per-stream",
+        type=int,
+        default=SyncOptions().chains_per_stream,
+        metavar="N",
+        help="read a long stream's first load as up to N chains of pages at once, its window "
+        "cut in time (default %(default)s; 1: one chain, e.g. for an API that ignores filters)",
+    )
+    parser.add_argument(
         "--wait",
         type=float,
         default=SyncOptions().writer_lock_wait,
@@ -109,7 +117,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserFacingError("--batch-rows must be at least 1")
     if not args.wait >= 0:
         raise UserFacingError("--wait must be 0 or more seconds")
-    options = SyncOptions(batch_rows=args.batch_rows, writer_lock_wait=args.wait)
+    if args.chains_per_stream < 1:
+        raise UserFacingError("--chains-per-stream must be at least 1")
+    options = SyncOptions(
+        batch_rows=args.batch_rows,
+        writer_lock_wait=args.wait,
+        chains_per_stream=args.chains_per_stream,
+    )
     output = Output(quiet=args.quiet, verbose=args.verbose, json=args.json)
     try:
         chosen = select(args.streams)

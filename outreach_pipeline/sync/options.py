@@ -29,7 +29,7 @@ class SyncOptions:
     # ``chain_min_pages`` pages are left, into at most twice ``chains_per_stream`` parts, of
     # which ``chains_per_stream`` are read at once. The extra threads come from
     # ``extra_chains`` slots shared by the run's streams, so at most ``concurrency +
-    # extra_chains`` pages are asked at once.
+    # extra_chains`` pages are asked at once. ``chains_per_stream=1`` never cuts.
     chains_per_stream: int = 4
     chain_min_pages: int = 4
     extra_chains: int = 4

@@ -405,9 +405,12 @@ class _StreamLoad:
                 chain.url = page.next_url
             else:
                 # The first page of a window that may be cut: the count is not asked again
-                # on the pages after it (costlier for the API, and read only here).
-                uncounted = page.next_url and with_param(page.next_url, "count", "false")
-                chain.url = self._cut(chain, page) or uncounted
+                # on the pages after it (costlier for the API, and read only here). A link
+                # the client would refuse is left as sent: rewriting would launder it.
+                link = page.next_url
+                if link is not None and self.client.base.allows(link):
+                    link = with_param(link, "count", "false")
+                chain.url = self._cut(chain, page) or link
             if self.buffer.full:
                 self._commit()
 
@@ -420,7 +423,8 @@ class _StreamLoad:
         assert self.runner is not None
         if until is None or page.next_url is None or page.count is None:
             return None
-        if self.cursor_column is None or self.runner.chains >= 2 * self.options.chains_per_stream:
+        most = self.options.chains_per_stream
+        if self.cursor_column is None or most < 2 or self.runner.chains >= 2 * most:
             return None
         size = page.page_size or self.stream.page_size
         if -(-(page.count - page.records) // size) < 2 * self.options.chain_min_pages:

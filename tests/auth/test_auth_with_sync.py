@@ -37,7 +37,8 @@ def test_a_sync_with_two_second_tokens_refreshes_as_it_goes(
         settings,
         small_pages(STREAMS),
         auth=auth,
-        options=SyncOptions(concurrency=4),
+        # One chain per stream: the sync must outlast several tokens.
+        options=SyncOptions(concurrency=4, chains_per_stream=1),
         budget=RateBudget(),
     )
     assert all(r.ok for r in results), [r.error for r in results]

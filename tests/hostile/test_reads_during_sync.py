@@ -140,7 +140,8 @@ def test_readers_never_wait_and_see_whole_batches(tmp_path: Path) -> None:
         tmp_path,
         ("--seed", "8", "--scale", "250"),
         {"page_size_limits": {s.path: 50 for s in catalog().values()}, "latency": 0.05},
-        ("--batch-rows", "200"),
+        # One chain per stream: the oracle reads a single next-page link.
+        ("--batch-rows", "200", "--chains-per-stream", "1"),
         interval=0.5,
         sync_timeout=180,
         check_rows=True,

@@ -94,7 +94,8 @@ def run_contention(tmp_path: Path, reader_pause: float, sync_timeout: float) -> 
         stop_file = tmp_path / "stop"
         reader_outputs = [tmp_path / "reader-ro.jsonl", tmp_path / "reader-rw.jsonl"]
         readers = _readers(db_path, stop_file, reader_pause, reader_outputs)
-        child = sync_process(env, "--batch-rows", "200")
+        # One chain per stream: the oracle reads a single next-page link.
+        child = sync_process(env, "--batch-rows", "200", "--chains-per-stream", "1")
         try:
             _, err = child.communicate(timeout=sync_timeout)
         finally:

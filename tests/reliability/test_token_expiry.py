@@ -18,7 +18,7 @@ from outreach_pipeline.auth import build_auth
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.client import RateBudget
 from outreach_pipeline.settings import load_settings
-from outreach_pipeline.sync import run_sync
+from outreach_pipeline.sync import SyncOptions, run_sync
 from tests.reliability.figures import report
 from tests.reliability.grants import stored_grant_env
 from tests.sync.support import assert_landing_equals_emulator
@@ -40,7 +40,11 @@ def run_long_sync(
     settings = load_settings(env=stored_grant_env(emulator, tmp_path), dotenv=None)
     streams = [replace(s, page_size=10) for s in catalog().values()]
     started = time.monotonic()
-    results = run_sync(settings, streams, auth=build_auth(settings), budget=RateBudget())
+    # One chain per stream: cut windows would end the sync before tokens expire often enough.
+    options = SyncOptions(chains_per_stream=1)
+    results = run_sync(
+        settings, streams, auth=build_auth(settings), budget=RateBudget(), options=options
+    )
     seconds = time.monotonic() - started
     assert_landing_equals_emulator(emulator, settings.duckdb_path)
     grants = emulator.grants.summary()
