@@ -4,8 +4,12 @@
   fetches several streams at once, so with latency added it can beat it.
 - **reference+load**: the serial fetch writing every page to a file, then, once everything is
   fetched, one DuckDB ``read_json`` bulk load per stream.
-- **floor**: the fetch with ours' concurrency (``SyncOptions.concurrency`` streams at once on
-  one client with as many connections as ours allows), bytes discarded: a lower bound.
+- **floor**: the fetch with as many pages in flight as ours may have (``SyncOptions``'
+  ``concurrency`` streams plus ``extra_chains`` chains of cut windows: that many streams at
+  once, one chain each, on one client with as many connections as ours allows), bytes
+  discarded: a lower bound for fetching, CPU-bound. Under latency ours, which cuts a long
+  stream's window into chains read at once, can beat it: its least time there is every page's
+  latency over the pages in flight (benchmarks/conditions.py).
 - **floor+load**: the concurrent fetch with the load pipelined: the main thread bulk-loads each
   stream's pages as soon as that stream is fetched, while the pool fetches the others.
 
@@ -38,8 +42,8 @@ from outreach_pipeline.sync import SyncOptions
 
 LINKS = b'],"links":{'
 NEXT = b'"next":"'
-# Streams fetched at once by the floors, and the connections ours' client allows for them.
-CONCURRENCY = SyncOptions().concurrency
+# Streams fetched at once by the floors: the most pages ours has in flight.
+CONCURRENCY = SyncOptions().concurrency + SyncOptions().extra_chains
 
 
 def next_link(body: bytes) -> str | None:

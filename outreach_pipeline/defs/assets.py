@@ -171,6 +171,7 @@ def stream_metadata(
         "records_refetched": result.records_refetched,
         "requests": result.requests,
         "pages": result.pages,
+        "chains": result.chains,
         "rate_limit_remaining": result.rate_limit_remaining,
         "cursor_before": result.cursor_before,
         "cursor_after": result.cursor_after,

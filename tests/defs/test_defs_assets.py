@@ -25,6 +25,7 @@ RUN_METADATA = (
     "records_refetched",
     "requests",
     "pages",
+    "chains",
     "rate_limit_remaining",
     "cursor_before",
     "cursor_after",
