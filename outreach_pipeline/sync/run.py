@@ -23,6 +23,7 @@ from outreach_pipeline.retry import RetryPolicy
 from outreach_pipeline.settings import Settings
 from outreach_pipeline.sync.authenticated import authenticated, record_unstarted
 from outreach_pipeline.sync.options import SyncOptions
+from outreach_pipeline.sync.page_chains import HelperSlots
 from outreach_pipeline.sync.progress import SyncProgress, stream_of
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.stream_sync import sync_stream
@@ -91,7 +92,7 @@ def run_sync(
         # Parsing and converting hold the GIL: a second stream doing it at the same time
         # would mostly hold its parsed page while waiting. Fetching stays concurrent.
         decoding = threading.BoundedSemaphore(options.pages_decoded_at_once)
-        chain_slots = threading.BoundedSemaphore(options.extra_chains)
+        chain_slots = HelperSlots(options.extra_chains)
         try:
             client = JsonApiClient(
                 settings.api_url,

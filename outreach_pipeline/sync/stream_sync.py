@@ -55,7 +55,7 @@ from outreach_pipeline.redaction import redact
 from outreach_pipeline.sync.batches import BatchBuffer
 from outreach_pipeline.sync.errors import StreamFailed
 from outreach_pipeline.sync.options import SyncOptions
-from outreach_pipeline.sync.page_chains import ChainRunner, PageChain
+from outreach_pipeline.sync.page_chains import ChainRunner, HelperSlots, PageChain
 from outreach_pipeline.sync.page_walk import PageWalk
 from outreach_pipeline.sync.progress import INTERRUPTED, SyncProgress
 from outreach_pipeline.sync.results import StreamResult
@@ -118,7 +118,7 @@ def sync_stream(
     options: SyncOptions | None = None,
     run_id: str = "",
     decoding: threading.Semaphore | None = None,
-    chain_slots: threading.Semaphore | None = None,
+    chain_slots: HelperSlots | None = None,
     progress: SyncProgress | None = None,
     requests_before: int = 0,
 ) -> StreamResult:
@@ -126,7 +126,7 @@ def sync_stream(
 
     ``decoding``, shared by the streams of a run, bounds the pages they hold parsed at once
     (see :meth:`JsonApiClient.fetch_page`; default: this stream's own). ``chain_slots``,
-    shared alike, bounds the helper threads reading parts of a stream's window at once
+    shared alike, lends the helper threads reading parts of a stream's window at once
     (see :mod:`.page_chains`; default: ``options.extra_chains`` of this stream's own).
 
     ``sweep_deletes`` lists every id afterwards and marks missing rows ``_deleted_at``; it
@@ -145,7 +145,7 @@ def sync_stream(
     progress = progress or SyncProgress()
     progress.stream_started(stream.path)
     decoding = decoding or threading.BoundedSemaphore(options.pages_decoded_at_once)
-    chain_slots = chain_slots or threading.BoundedSemaphore(options.extra_chains)
+    chain_slots = chain_slots or HelperSlots(options.extra_chains)
     started_at, started = utc_now(), time.perf_counter()
     result = StreamResult(stream=stream.path, run_id=run_id, requests=requests_before)
     state = StreamState()
@@ -218,7 +218,7 @@ class _StreamLoad:
         result: StreamResult,
         started_at: datetime,
         decoding: threading.Semaphore,
-        chain_slots: threading.Semaphore,
+        chain_slots: HelperSlots,
         progress: SyncProgress,
     ) -> None:
         self.stream = stream
@@ -427,7 +427,8 @@ class _StreamLoad:
         if self.cursor_column is None or most < 2 or self.runner.chains >= 2 * most:
             return None
         size = page.page_size or self.stream.page_size
-        if -(-(page.count - page.records) // size) < 2 * self.options.chain_min_pages:
+        left = -(-(page.count - page.records) // size)
+        if left < 2 * self.options.chain_min_pages:
             return None
         newest = cursor_max(page.content, self.cursor_column)
         end = _moment(until)
@@ -442,6 +443,7 @@ class _StreamLoad:
             PageChain(
                 first_page_url(self.client, self.stream, upper, until, size_now, count=True),
                 until=until,
+                pages=left // 2,
             )
         )
         chain.until = middle
