@@ -12,6 +12,7 @@ import duckdb
 from outreach_pipeline.catalog import stream
 from outreach_pipeline.landing import load_state
 from outreach_pipeline.sync import SyncOptions
+from outreach_pipeline.sync.page_chains import HelperSlots
 from outreach_pipeline.sync.progress import SyncProgress
 from tests.sync.support import assert_landing_equals_emulator
 
@@ -82,3 +83,16 @@ def test_an_interrupted_cut_run_saves_every_chains_link_and_the_rerun_finishes_t
     assert stopped.pages + resumed.pages <= 20 + stopped.chains + resumed.chains
     assert_landing_equals_emulator(emulator, db_path, PROSPECTS)
     assert _state(db_path).resume_links == ()
+
+
+def test_a_free_helper_goes_to_the_stream_asking_with_the_most_pages():
+    slots = HelperSlots(1)
+    started: list[str] = []
+    slots.ask(5, lambda: started.append("first"))
+    slots.ask(3, lambda: started.append("small"))
+    slots.ask(9, lambda: started.append("large"))
+    assert started == ["first"]  # one slot, lent at once while free
+    slots.give_back()
+    assert started == ["first", "large"]
+    slots.give_back()
+    assert started == ["first", "large", "small"]
