@@ -29,6 +29,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pyarrow as pa
+
 from outreach_pipeline.sync.page_walk import PageWalk
 
 
@@ -39,12 +41,15 @@ class PageChain:
     ``until`` (the window's upper bound) is set on chains that may still be cut: their next
     page is the first of their window and asks for the count. ``pages``: the pages it is
     thought to hold (what a helper slot is given by). ``resumed``: ``url`` is a link saved by
-    an earlier run, not yet followed."""
+    an earlier run, not yet followed. ``read_already``: ids its next page may hold that were
+    landed before (a cut chain reads on from the newest value its page held, so those
+    records come again), left out of that page."""
 
     url: str | None
     until: str | None = None
     pages: int = 0
     resumed: bool = False
+    read_already: pa.Array | None = None
     walk: PageWalk = field(default_factory=PageWalk)
 
 

@@ -62,6 +62,7 @@ def test_bad_user_input_is_a_clear_message(
         (["auth", "login"], {**good, "OUTREACH_REDIRECT_URI": "nope"}, "OUTREACH_REDIRECT_URI"),
         (["sync", "--streams", "prospects,nonsense"], good, "unknown stream 'nonsense'"),
         (["sync", "--batch-rows", "0"], good, "--batch-rows must be at least 1"),
+        (["sync", "--chains-per-stream", "0"], good, "--chains-per-stream must be at least 1"),
         (["sync"], no_grant, "run `outreach-pipeline auth login`"),
         (["sql", "SELECT 1"], no_grant | {"OUTREACH_DUCKDB_PATH": "x.duckdb"}, "no database"),
     ]

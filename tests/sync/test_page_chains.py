@@ -36,11 +36,15 @@ def _runs(db_path: Path) -> list[tuple]:
 def test_a_long_window_is_read_as_several_chains_landing_every_record_once(
     emulator, sync, db_path: Path
 ):
-    [result] = sync(emulator, PROSPECTS, options=CUTTING)
+    # A batch a page: a record landed again would be in a later batch than its first landing.
+    [result] = sync(emulator, PROSPECTS, options=replace(CUTTING, batch_rows=10))
     assert result.ok, result.error
     assert 2 < result.chains <= 2 * CUTTING.chains_per_stream
     # Cutting costs at most a partial page per chain, not a second read of the window.
     assert result.pages <= 20 + result.chains
+    # The records a cut chain reads again where it restarts are not landed twice: a first
+    # load only inserts (a second landing would delete rows the load just wrote).
+    assert (result.records_inserted, result.records_updated) == (200, 0)
     assert_landing_equals_emulator(emulator, db_path, PROSPECTS)
     state = _state(db_path)
     assert state.resume_links == () and state.cursor == result.cursor_after
