@@ -175,14 +175,14 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}._sync_state (
   stream VARCHAR PRIMARY KEY,
   cursor VARCHAR,
   resume_url VARCHAR,
-  resume_more VARCHAR[],
+  resume_more VARCHAR,
   resume_cursor VARCHAR,
   last_swept_at TIMESTAMP,
   page_size INTEGER,
   updated_at TIMESTAMP NOT NULL
 )"""
 # Columns _sync_state gained after databases were created without them.
-SYNC_STATE_ADDED = {"page_size": "INTEGER", "resume_more": "VARCHAR[]"}
+SYNC_STATE_ADDED = {"page_size": "INTEGER", "resume_more": "VARCHAR"}
 
 SYNC_RUNS_SQL = f"""
 CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_runs (

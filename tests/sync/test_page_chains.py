@@ -100,3 +100,18 @@ def test_a_free_helper_goes_to_the_stream_asking_with_the_most_pages():
     assert started == ["first", "large"]
     slots.give_back()
     assert started == ["first", "large", "small"]
+
+
+def test_unreadable_saved_links_start_the_window_over_and_lose_nothing(
+    emulator, sync, db_path: Path
+):
+    stop = threading.Event()
+    options = replace(CUTTING, batch_rows=10)
+    sync(emulator, PROSPECTS, options=options, stop=stop, progress=_StopAfter(6, stop))
+    assert len(_state(db_path).resume_links) > 1
+    with duckdb.connect(str(db_path)) as con:
+        con.execute("UPDATE outreach._sync_state SET resume_more = '{not json' ")
+    assert _state(db_path).resume_links == ()
+    [again] = sync(emulator, PROSPECTS, options=options)
+    assert again.ok, again.error
+    assert_landing_equals_emulator(emulator, db_path, PROSPECTS)
