@@ -130,9 +130,11 @@ class ChainRunner:
     def add(self, chain: PageChain) -> None:
         """A chain to read as well: by a helper when a slot comes, else by the first walk
         to finish its own."""
-        with self.lock:
+        with self._changed:
             self._chains.append(chain)
             self._queued.append(chain)
+            # The stream's own thread may be waiting for the helpers: it takes the chain.
+            self._changed.notify_all()
         self._ask(chain.pages)
 
     def run(self) -> None:
