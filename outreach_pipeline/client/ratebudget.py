@@ -6,6 +6,12 @@ when the window restarts in ``X-RateLimit-Reset`` (epoch seconds). Every request
 slot here; a slot is only granted while the last reported remaining count, minus the requests
 already in flight, stays above a reserve. So concurrent streams slow down before the budget
 reaches 0 instead of learning about it from a 429, and together never exceed it.
+
+Other processes may spend the same user's budget (two syncs of one grant, another tool), and
+their requests in flight are counted nowhere here: the remaining count an answer reports is
+already short by them. So one process never has more in flight than a share of what is left
+(``share``, a quarter): up to four processes at once never have more in flight together than
+the most any of them last heard was left.
 """
 
 from __future__ import annotations
@@ -60,7 +66,9 @@ class RateBudget:
 
     ``reserve`` slots are never spent (room for other tools using the same grant); once less
     than ``low_water`` (a share of the limit) is left, requests are spaced evenly until the
-    window resets. Until the first answer reports the budget only one request is in flight.
+    window resets. At most ``share`` of what is left (less the reserve) is in flight at once,
+    and at least one request. Until the first answer reports the budget only one request is
+    in flight.
     ``clock`` and ``sleep`` are injectable so tests can run hours of rate-limit windows
     against an emulator's test clock; by default a wait is ended by the stop event of the
     run that waits (see :meth:`acquire`).
@@ -70,6 +78,7 @@ class RateBudget:
         self,
         reserve: int = 2,
         low_water: float = 0.1,
+        share: float = 0.25,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] | None = None,
         max_wait: float = 3700.0,
@@ -80,6 +89,7 @@ class RateBudget:
         self._max_wait = max_wait
         self._condition = threading.Condition()
         self.low_water = low_water
+        self.share = share
         self._limit: int | None = None
         self._last_grant = float("-inf")
         self._remaining: int | None = None
@@ -118,8 +128,9 @@ class RateBudget:
         """None: go now; 0: wait for an in-flight answer; >0: seconds to sleep first."""
         if self._remaining is None:
             return None if self._in_flight == 0 else 0.0
-        spendable = self._remaining - self._in_flight - self.reserve
-        if spendable > 0:
+        left = self._remaining - self.reserve
+        spendable = left - self._in_flight
+        if spendable > 0 and (self._in_flight == 0 or self._in_flight < left * self.share):
             return self._pace(spendable)
         if self._in_flight > 0:
             return 0.0

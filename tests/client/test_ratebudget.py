@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from outreach_pipeline.client import RateBudget, read_rate_headers
 from outreach_pipeline.client.ratebudget import RateHeaders
+from outreach_pipeline.transport import Interrupted
 
 
 def test_two_value_remaining_keeps_the_smaller():
@@ -93,3 +95,54 @@ def test_a_low_budget_is_spread_until_the_reset():
     gap = server.now - started
     assert gap > 0 and abs(gap - (reset - started) / 5) < 1.0
     assert server.refused == 0
+
+
+def _granted_without_waiting(budget: RateBudget, asked: int) -> int:
+    """How many of ``asked`` concurrent requests ``budget`` lets go before one answer."""
+    stop = threading.Event()
+    granted = []
+
+    def ask() -> None:
+        try:
+            budget.acquire(stop)
+        except Interrupted:
+            return
+        granted.append(1)
+
+    threads = [threading.Thread(target=ask) for _ in range(asked)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=5)
+    return len(granted)
+
+
+def test_processes_sharing_a_user_cannot_overrun_it_together():
+    """Four processes (four budgets) heard the same answer: 42 left, 40 above the reserve.
+    Their requests in flight are counted nowhere but in each, so each may have a quarter of
+    what is left in flight: together never more than the 40 (each alone would take 40)."""
+    server = FakeServer(limit=100)
+    server.used[int(server.now // 3600)] = 57
+    answer = server.request()
+    assert answer.remaining == 42
+    budgets = [RateBudget(reserve=2, low_water=0.0, clock=server.clock) for _ in range(4)]
+    for budget in budgets:
+        budget.acquire()
+        budget.release(answer)
+    in_flight = [_granted_without_waiting(budget, asked=40) for budget in budgets]
+    assert in_flight == [10, 10, 10, 10]
+    alone = RateBudget(reserve=2, low_water=0.0, share=1.0, clock=server.clock)
+    alone.acquire()
+    alone.release(answer)
+    assert _granted_without_waiting(alone, asked=50) == 40
+
+
+def test_a_nearly_spent_budget_still_lets_one_request_go():
+    server = FakeServer(limit=100)
+    server.used[int(server.now // 3600)] = 96
+    budget = RateBudget(reserve=2, low_water=0.0, clock=server.clock)
+    budget.acquire()
+    budget.release(server.request())  # 3 left, 1 above the reserve: a quarter of it is < 1
+    assert _granted_without_waiting(budget, asked=3) == 1

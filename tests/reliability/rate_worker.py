@@ -17,7 +17,7 @@ import httpx
 from outreach_pipeline.catalog import catalog
 from outreach_pipeline.client import RateBudget
 from outreach_pipeline.settings import load_settings
-from outreach_pipeline.sync import SyncOptions, run_sync
+from outreach_pipeline.sync import run_sync
 
 
 def main() -> None:
@@ -39,10 +39,6 @@ def main() -> None:
         load_settings(dotenv=None),
         streams,
         budget=RateBudget(clock=test_clock, sleep=test_sleep),
-        # One chain per stream: three processes sharing a budget each count only their own
-        # requests in flight, and with cut windows' 12 at once a refusal at the limit became
-        # likely (once in seven runs). That risk is noted on issue 19, not tested away here.
-        options=SyncOptions(chains_per_stream=1),
     )
     report = {
         "requests": sum(r.requests for r in results),
