@@ -72,7 +72,7 @@ class PostgresTokenStore:
         self.grant_name = grant_name
         self.lock_timeout = lock_timeout
         self._where = f"{url} (grant {grant_name})"
-        self._document = GrantDocument(self._where, cipher)
+        self._document = GrantDocument(self._where, cipher, grant_name)
         self._thread_lock = threading.Lock()
         self._held = threading.local()  # .connection: the lock's, in the thread holding it
         self._table_ready = False

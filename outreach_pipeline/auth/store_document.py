@@ -10,19 +10,24 @@ import json
 from typing import Any
 
 from outreach_pipeline.auth.encryption import StoreCipher
-from outreach_pipeline.auth.errors import TokenStoreError
+from outreach_pipeline.auth.errors import TokenStoreError, login_command
 from outreach_pipeline.auth.grant import Grant
+from outreach_pipeline.settings import DEFAULT_GRANT
 
 FORMAT_VERSION = 1
 
 
 class GrantDocument:
-    """Encodes and decodes one store's grant; ``where`` names the store in errors. The salt
-    read is kept for the next save, so the key derived from it is derived once."""
+    """Encodes and decodes one store's grant; ``where`` names the store in errors, and
+    ``grant`` (its name) the login command they advise. The salt read is kept for the next
+    save, so the key derived from it is derived once."""
 
-    def __init__(self, where: str, cipher: StoreCipher | None = None) -> None:
+    def __init__(
+        self, where: str, cipher: StoreCipher | None = None, grant: str = DEFAULT_GRANT
+    ) -> None:
         self.where = where
         self.cipher = cipher
+        self.grant = grant
         self._salt: bytes | None = None
 
     def decode(self, raw: bytes | str) -> Grant:
@@ -34,7 +39,7 @@ class GrantDocument:
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise TokenStoreError(
                 f"the token store {self.where} is not a readable grant "
-                f"({type(error).__name__}); run `outreach-pipeline auth login` to store a new one"
+                f"({type(error).__name__}); run `{login_command(self.grant)}` to store a new one"
             ) from None
 
     def _decrypted(self, envelope: dict[str, Any]) -> dict[str, Any]:

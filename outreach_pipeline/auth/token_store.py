@@ -25,7 +25,7 @@ from typing import Protocol
 from filelock import FileLock
 
 from outreach_pipeline.auth.encryption import StoreCipher
-from outreach_pipeline.auth.errors import TokenStoreError
+from outreach_pipeline.auth.errors import TokenStoreError, login_command
 from outreach_pipeline.auth.grant import Grant
 from outreach_pipeline.auth.store_document import GrantDocument
 from outreach_pipeline.postgres_url import PostgresUrl
@@ -60,11 +60,14 @@ class TokenStore(Protocol):
 
 
 class FileTokenStore:
-    """The grant as one JSON document in ``path`` (encrypted when ``cipher`` is given)."""
+    """The grant ``grant`` as one JSON document in ``path`` (encrypted when ``cipher`` is
+    given)."""
 
-    def __init__(self, path: Path, cipher: StoreCipher | None = None) -> None:
+    def __init__(
+        self, path: Path, cipher: StoreCipher | None = None, grant: str = DEFAULT_GRANT
+    ) -> None:
         self.path = Path(path)
-        self._document = GrantDocument(str(self.path), cipher)
+        self._document = GrantDocument(str(self.path), cipher, grant)
         self._thread_lock = threading.Lock()
         self._file_lock = FileLock(str(self.path) + ".lock", mode=FILE_MODE, thread_local=False)
 
@@ -111,9 +114,9 @@ class FileTokenStore:
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):
                 raise TokenStoreError(
                     f"the token store {self.path} is not a file; point OUTREACH_TOKEN_STORE at "
-                    "a file path (`outreach-pipeline auth login` creates it)"
+                    f"a file path (`{login_command(self._document.grant)}` creates it)"
                 )
-            keep_private(self.path, descriptor)
+            keep_private(self.path, descriptor, self._document.grant)
             with os.fdopen(descriptor, "rb", closefd=False) as handle:
                 return handle.read()
         except OSError as error:
@@ -143,10 +146,10 @@ class FileTokenStore:
         return True
 
 
-def keep_private(path: Path, descriptor: int | None = None) -> None:
-    """Make ``path`` (open as ``descriptor``, if given: the store itself) mode 0600 again if
-    others may read or write it, with a warning; :class:`TokenStoreError` when that is not
-    allowed."""
+def keep_private(path: Path, descriptor: int | None = None, grant: str = DEFAULT_GRANT) -> None:
+    """Make ``path`` (open as ``descriptor``, if given: the store of ``grant`` itself) mode
+    0600 again if others may read or write it, with a warning; :class:`TokenStoreError` when
+    that is not allowed."""
     try:
         info = path.stat() if descriptor is None else os.fstat(descriptor)
         mode = stat.S_IMODE(info.st_mode)
@@ -165,7 +168,7 @@ def keep_private(path: Path, descriptor: int | None = None) -> None:
         ""
         if descriptor is None
         else "; if others can log in here, its tokens may have been read: run "
-        "`outreach-pipeline auth login` for a new grant"
+        f"`{login_command(grant)}` for a new grant"
     )
     log.warning(
         "%s was open to other users (mode %03o); made it private (600)%s", path, mode, exposed
@@ -206,7 +209,7 @@ def open_token_store(settings: Settings) -> TokenStore:
         from outreach_pipeline.auth.postgres_store import PostgresTokenStore
 
         return PostgresTokenStore(location, settings.grant, cipher)
-    return FileTokenStore(grant_file(location, settings.grant), cipher)
+    return FileTokenStore(grant_file(location, settings.grant), cipher, settings.grant)
 
 
 def stored_grant_names(settings: Settings) -> list[str]:

@@ -19,7 +19,7 @@ from outreach_pipeline.auth.token_store import (
     open_token_store,
     stored_grant_names,
 )
-from outreach_pipeline.settings import Secret, settings_from
+from outreach_pipeline.settings import Secret, grant_file, settings_from
 
 GRANT = Grant(
     access_token=Secret("access-token-value-1"),
@@ -53,13 +53,15 @@ def stored_text(location: Path | str, grant: str = "default") -> str:
     return str(row[0])
 
 
-def overwrite(location: Path | str, text: str) -> None:
-    """Put ``text`` where the default grant's stored document is."""
+def overwrite(location: Path | str, text: str, grant: str = "default") -> None:
+    """Put ``text`` where ``grant``'s stored document is."""
     if isinstance(location, Path):
-        location.write_text(text)
+        grant_file(location, grant).write_text(text)
         return
     with psycopg.connect(location) as connection:
-        connection.execute("UPDATE outreach_grants SET document = %s", (text,))
+        connection.execute(
+            "UPDATE outreach_grants SET document = %s WHERE grant_name = %s", (text, grant)
+        )
 
 
 def test_round_trip_keeps_every_field(store_location: Path | str) -> None:
@@ -128,8 +130,18 @@ def test_a_plaintext_store_is_encrypted_on_the_next_save(store_location: Path | 
 def test_a_corrupt_store_is_a_clear_error(store_location: Path | str) -> None:
     opened(store_location).save(GRANT)
     overwrite(store_location, "{not json")
-    with pytest.raises(TokenStoreError, match="not a readable grant"):
+    with pytest.raises(TokenStoreError, match="not a readable grant") as raised:
         opened(store_location).load()
+    assert "run `outreach-pipeline auth login` to store a new one" in str(raised.value)
+
+
+def test_a_corrupt_named_grant_advises_logging_in_that_grant(store_location: Path | str) -> None:
+    """A plain ``auth login`` would store the default grant and leave this one broken."""
+    opened(store_location, grant="sales").save(GRANT)
+    overwrite(store_location, "{not json", grant="sales")
+    with pytest.raises(TokenStoreError, match="not a readable grant") as raised:
+        opened(store_location, grant="sales").load()
+    assert "`outreach-pipeline auth login --grant sales`" in str(raised.value)
 
 
 def test_reprs_hide_tokens(store_location: Path | str) -> None:

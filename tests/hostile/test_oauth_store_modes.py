@@ -14,6 +14,7 @@ import pytest
 
 from outreach_pipeline.auth.errors import TokenStoreError
 from outreach_pipeline.auth.token_store import FileTokenStore
+from outreach_pipeline.settings import grant_file
 from tests.hostile.oauth_support import cli, environment, stored_grant
 
 
@@ -33,6 +34,18 @@ def test_a_store_open_to_others_is_made_private_with_a_warning(
         assert FileTokenStore(path).load() == grant
     assert _mode(path) == 0o600
     assert "open to other users" in caplog.text and "auth login" in caplog.text
+
+
+def test_a_named_grant_open_to_others_advises_logging_in_that_grant(tmp_path: Path) -> None:
+    """A plain ``auth login`` would replace the default grant and leave this one exposed."""
+    env = environment("http://127.0.0.1:9", tmp_path)
+    path = grant_file(Path(env["OUTREACH_TOKEN_STORE"]), "sales")
+    stored_grant({**env, "OUTREACH_TOKEN_STORE": str(path)}, expired=False)
+    path.chmod(0o644)
+    status = cli({**env, "OUTREACH_GRANT": "sales"}, "auth", "status")
+    assert status.returncode == 0, status.stderr
+    assert "run `outreach-pipeline auth login --grant sales` for a new grant" in status.stderr
+    assert _mode(path) == 0o600
 
 
 def test_auth_status_repairs_the_mode_and_says_so(tmp_path: Path) -> None:
