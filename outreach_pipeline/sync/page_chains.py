@@ -5,13 +5,7 @@ Against the real API a sync waits on latency: a stream of 240 pages read as one 
 largest stream bounds the whole sync. Its window (``since..until`` on its cursor) can be
 cut: each part is a listing of its own, read as a chain of its own, at the same time.
 
-Where to cut is learnt from the API, not guessed: the first page of a window asks
-``count=true``, so it says how many records the window holds; one with many pages still to
-read is halved in time (the half above the page's newest value becomes a new chain, the one
-below is read on from that value). The new chain's first page is counted in turn, so a
-window whose records crowd into one part of its time is cut there again. Records updated
-during the run have moved past the window's end, so the parts never hold one record twice
-(an API that ignores the upper bound makes them overlap: more requests, the same rows).
+Where and when a window is cut is :mod:`.window_cuts`' part; this module runs the chains.
 
 :class:`ChainRunner` runs one stream's chains: the stream's own thread and helper threads.
 Helpers come from :class:`HelperSlots`, shared by a run's streams: each free slot goes to the
@@ -30,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from outreach_pipeline.sync.page_walk import PageWalk
 
@@ -51,6 +46,13 @@ class PageChain:
     resumed: bool = False
     read_already: pa.Array | None = None
     walk: PageWalk = field(default_factory=PageWalk)
+
+    def unread(self, content: pa.Table) -> pa.Table:
+        """``content`` (its next page) less the records landed already; once."""
+        read_already, self.read_already = self.read_already, None
+        if read_already is None or not len(read_already):
+            return content
+        return content.filter(pc.invert(pc.is_in(content.column("id"), value_set=read_already)))
 
 
 class HelperSlots:

@@ -20,11 +20,10 @@ import time
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from outreach_pipeline.catalog import Stream
 from outreach_pipeline.client import (
@@ -35,7 +34,6 @@ from outreach_pipeline.client import (
     Interrupted,
     JsonApiClient,
     UnsafeUrl,
-    with_param,
 )
 from outreach_pipeline.landing import (
     BadRecord,
@@ -43,7 +41,6 @@ from outreach_pipeline.landing import (
     RecordConverter,
     StreamState,
     WriteCounts,
-    cursor_max,
     format_cursor,
     load_state,
     replace_from_stage,
@@ -55,9 +52,9 @@ from outreach_pipeline.landing import (
 from outreach_pipeline.redaction import redact
 from outreach_pipeline.sync.batches import BatchBuffer
 from outreach_pipeline.sync.errors import StreamFailed
+from outreach_pipeline.sync.listings import first_page_url, shifted_cursor
 from outreach_pipeline.sync.options import SyncOptions
 from outreach_pipeline.sync.page_chains import ChainRunner, HelperSlots, PageChain
-from outreach_pipeline.sync.page_walk import PageWalk
 from outreach_pipeline.sync.progress import INTERRUPTED, SyncProgress
 from outreach_pipeline.sync.results import StreamResult
 from outreach_pipeline.sync.run_rows import record_stream_run
@@ -69,45 +66,9 @@ from outreach_pipeline.sync.window_clock import (
     utc_now,
     window_end,
 )
+from outreach_pipeline.sync.window_cuts import WindowCutter
 
 log = logging.getLogger(__name__)
-
-
-def first_page_url(
-    client: JsonApiClient,
-    stream: Stream,
-    since: str | None,
-    until: str | None = None,
-    page_size: int | None = None,
-    count: bool = False,
-) -> str:
-    """The listing of records whose cursor lies in ``since..until`` (both inclusive, None:
-    unbounded), at ``page_size`` (default: the catalog's); with ``count``, its first page
-    says how many records it holds (``meta.count``: costlier for the API, so asked only
-    where a window may be cut, see :mod:`.page_chains`)."""
-    size = min(page_size or stream.page_size, stream.page_size)
-    params: dict[str, str | int] = {"page[size]": size, "count": "true" if count else "false"}
-    if stream.cursor is not None:
-        params["sort"] = stream.cursor
-        if since is not None or until is not None:
-            params[f"filter[{stream.cursor}]"] = f"{since or 'neginf'}..{until or 'inf'}"
-    return client.url(stream.path, params)
-
-
-def _moment(cursor: str) -> datetime:
-    return datetime.strptime(cursor, "%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _shifted(cursor: str, delta: timedelta) -> str:
-    return format_cursor(_moment(cursor) + delta)
-
-
-def _without(content: pa.Table, chain: PageChain) -> pa.Table:
-    """``content`` less the records ``chain`` says were landed already (once)."""
-    read_already, chain.read_already = chain.read_already, None
-    if read_already is None or not len(read_already):
-        return content
-    return content.filter(pc.invert(pc.is_in(content.column("id"), value_set=read_already)))
 
 
 def _later(a: str | None, b: str | None) -> str | None:
@@ -251,6 +212,7 @@ class _StreamLoad:
             None,
         )
         self.cursor_column = cursor_column
+        self.cutter = WindowCutter(stream, client, cursor_column, options)
         self.buffer = BatchBuffer(options.batch_rows, options.batch_bytes, cursor_column)
         self.full_refresh = full_refresh
         self.page_size = state.page_size
@@ -380,7 +342,7 @@ class _StreamLoad:
         learned = None if self.full_refresh else self.state.page_size
         since = self.start_cursor
         if since is not None:
-            since = _shifted(since, -self.options.window_overlap)
+            since = shifted_cursor(since, -self.options.window_overlap)
         if since is not None and self.until is not None and since > self.until:
             raise StreamFailed(
                 f"stream {self.stream.path}: window {since}..{self.until} is inverted (the "
@@ -389,8 +351,8 @@ class _StreamLoad:
         return first_page_url(self.client, self.stream, since, self.until, learned, count)
 
     def _land_page(self, chain: PageChain) -> None:
-        """Fetch and buffer the chain's next page, move the chain on (cutting its window when
-        the page says it is long) and commit the batch when full."""
+        """Fetch and buffer the chain's next page, move the chain on (its window may be cut,
+        see :mod:`.window_cuts`) and commit the batch when full."""
         assert chain.url is not None and self.runner is not None
         refused = chain.walk.asking(chain.url)
         if refused is not None:
@@ -403,66 +365,16 @@ class _StreamLoad:
             self.page_size = page.page_size
             if page.rate_limit_remaining is not None:
                 self.result.rate_limit_remaining = page.rate_limit_remaining
-            self.buffer.add(_without(page.content, chain))
+            self.buffer.add(chain.unread(page.content))
             # Once cut, a chain's count is its part's, not the stream's.
             whole = page.count if self.runner.chains == 1 else None
             self.progress.page_read(self.stream.path, page.records, whole)
             refused = chain.walk.read(page)
             if refused is not None:
                 raise _LinkRefused(f"stream {self.stream.path}: stopped paging: {refused}")
-            if chain.until is None:
-                chain.url = page.next_url
-            else:
-                # The first page of a window that may be cut: the count is not asked again
-                # on the pages after it (costlier for the API, and read only here). A link
-                # the client would refuse is left as sent: rewriting would launder it.
-                link = page.next_url
-                if link is not None and self.client.base.allows(link):
-                    link = with_param(link, "count", "false")
-                chain.url = self._cut(chain, page) or link
+            chain.url = self.cutter.next_url(chain, page, self.runner)
             if self.buffer.full:
                 self._commit()
-
-    def _cut(self, chain: PageChain, page: FetchedPage[pa.Table]) -> str | None:
-        """When ``page`` (the first of a window ending at ``chain.until``) says at least
-        twice ``options.chain_min_pages`` pages are left, and the stream has fewer than twice
-        ``options.chains_per_stream`` chains: hand the upper half of the rest of the window
-        to a new chain; the link from which this chain reads the lower half."""
-        until, chain.until = chain.until, None
-        assert self.runner is not None
-        if until is None or page.next_url is None or page.count is None:
-            return None
-        most = self.options.chains_per_stream
-        if self.cursor_column is None or most < 2 or self.runner.chains >= 2 * most:
-            return None
-        size = page.page_size or self.stream.page_size
-        left = -(-(page.count - page.records) // size)
-        if left < 2 * self.options.chain_min_pages:
-            return None
-        newest = cursor_max(page.content, self.cursor_column)
-        end = _moment(until)
-        if newest is None or newest >= end:
-            return None
-        at_newest = pc.equal(page.content.column(self.cursor_column), pa.scalar(newest))
-        middle = format_cursor(newest + (end - newest) / 2)
-        upper = _shifted(middle, timedelta(milliseconds=1))
-        if upper > until:
-            return None
-        size_now = page.page_size
-        self.runner.add(
-            PageChain(
-                first_page_url(self.client, self.stream, upper, until, size_now, count=True),
-                until=until,
-                pages=left // 2,
-            )
-        )
-        chain.until = middle
-        chain.walk = PageWalk()
-        # Landed again, they would make the batch delete rows it just wrote (DuckDB then
-        # rewrites whole row groups: +55 MB peak memory at scale 20,000).
-        chain.read_already = page.content.column("id").filter(at_newest)
-        since = format_cursor(newest)
-        return first_page_url(self.client, self.stream, since, middle, size_now, count=True)
 
     def _converted(self, document: Document) -> pa.Table:
         return self.converter.convert(document.resources, self.synced_at)
