@@ -16,11 +16,9 @@ class SyncOptions:
 
     # A batch is committed when it holds this many rows or Arrow bytes, whichever comes first:
     # it bounds memory per stream (one batch filling, one landing) and how much a crash makes
-    # a rerun fetch again. 4 MB rather than 8: a full sync of 1M records peaked at 390-395 MB
-    # against 435-487 MB, for ~10% more time CPU-bound at scale 20,000 (twice the commits);
-    # under the real API's latency a sync waits on pages, not commits (docs/benchmarks.md).
+    # a rerun fetch again.
     batch_rows: int = 25_000
-    batch_bytes: int = 4 * 1024 * 1024
+    batch_bytes: int = 8 * 1024 * 1024
     # Streams fetched at once (each holds at most one batch in memory). Against the real API
     # a sync waits on latency far more than it computes: under the benchmarks' latency profile
     # 8 took a full sync at scale 20,000 from 52.6 s to 37.3 s, with the same time CPU-bound
