@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pytest import MonkeyPatch
 
-from benchmarks import conditions, floor, readme, run
+from benchmarks import conditions, floor, memory_profile, memory_sampled, readme, run
 from benchmarks.emulator import EmulatorProcess
 from benchmarks.floor import fetch_all, next_link
 from benchmarks.measurements import Measurement, summarize
@@ -214,3 +214,24 @@ def test_the_latency_profile_records_bounds_at_tiny_scale(tmp_path: Path) -> Non
     }
     assert run.with_bound(incremental, "latency", found).bound_s == 1.0
     assert run.with_bound(latency_run("dlt", 1.0, 10, 0.0), "latency", found).bound_s == 9.0
+
+
+def test_the_memory_profile_says_what_each_variant_peaked_with(tmp_path: Path) -> None:
+    out = tmp_path / "memory.json"
+    memory_profile.main(
+        ["--scale", "100", "--variant", "", "--variant", "batch_rows=50", "--out", str(out)]
+    )
+    measured = json.loads(out.read_text())
+    assert [one["variant"] for one in measured] == ["", "batch_rows=50"]
+    for one in measured:
+        assert one["failed"] == [] and one["records"] > 0 and one["requests"] > 40
+        peak = one["peak"]
+        # The child's own high-water mark is at least the sampled peak it is made of.
+        assert one["peak_rss_mb"] >= peak["anon_mb"] + peak["file_mb"] - 1
+        assert peak["file_mb"] > 0 and peak["threads"] > 1 and one["samples"]
+
+
+def test_the_memory_profile_refuses_an_unknown_option() -> None:
+    with pytest.raises(SystemExit, match="unknown option 'batch_megabytes'"):
+        memory_sampled.options_from(["batch_megabytes=4"])
+    assert memory_sampled.options_from(["batch_rows=7"]).batch_rows == 7
