@@ -74,7 +74,8 @@ def main() -> None:
     done = threading.Event()
 
     def sample() -> None:
-        while not done.wait(args.every):
+        """Until the sync ends, and at least once (a short sync may end within ``every``)."""
+        while True:
             samples.append(
                 {
                     "second": round(time.perf_counter() - started, 2),
@@ -83,6 +84,8 @@ def main() -> None:
                     "streams": sorted(running.streams),
                 }
             )
+            if done.wait(args.every):
+                return
 
     imported = _status()
     sampler = threading.Thread(target=sample, daemon=True)

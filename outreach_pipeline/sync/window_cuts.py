@@ -81,7 +81,6 @@ class WindowCutter:
         end = cursor_moment(until)
         if newest is None or newest >= end:
             return None
-        at_newest = pc.equal(page.content.column(self.cursor_column), pa.scalar(newest))
         middle = format_cursor(newest + (end - newest) / 2)
         upper = shifted_cursor(middle, timedelta(milliseconds=1))
         if upper > until:
@@ -97,6 +96,7 @@ class WindowCutter:
         chain.walk = PageWalk()
         # Landed again, they would make the batch delete rows it just wrote (DuckDB then
         # rewrites whole row groups: +55 MB peak memory at scale 20,000).
+        at_newest = pc.equal(page.content.column(self.cursor_column), pa.scalar(newest))
         chain.read_already = page.content.column("id").filter(at_newest)
         return self._listing(format_cursor(newest), middle, page.page_size)
 
